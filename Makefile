@@ -1,0 +1,30 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench lint docs clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/.installed  ## install, then sync the bundled simulator into ./demo.db
+	$(BIN)/datto-etl demo
+
+test: $(BIN)/.installed  ## install, then run every test (SQLite and PostgreSQL)
+	$(BIN)/python -m pytest -q
+
+bench: $(BIN)/.installed  ## request counts and speed against the rate-limit floor
+	$(BIN)/python -m bench
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+docs: $(BIN)/.installed  ## regenerate docs/tables.md from the schema
+	$(BIN)/datto-etl db docs -o docs/tables.md
+
+clean:
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache

@@ -1,0 +1,5 @@
+"""``python -m etl`` is ``datto-etl``."""
+
+from etl.cli import main
+
+main()

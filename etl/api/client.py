@@ -1,0 +1,302 @@
+"""Requests to the Datto API: budgeted transport, retries with backoff, ``nextPageUrl`` paging.
+
+Small parts, each swappable: :class:`~etl.api.auth.DattoAuth` attaches the token,
+:class:`BudgetTransport` spends one slot of the rate budget per request (token calls included)
+and counts it for the resource that sent it, :class:`DattoClient` turns answers into JSON or
+errors of :mod:`etl.errors` and retries the transient ones, and :meth:`DattoClient.paginate`
+follows ``nextPageUrl`` without ever leaving the configured origin.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import random
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from etl import __version__
+from etl.api.auth import DattoAuth, same_origin
+from etl.api.budget import Clock, RateBudget, SystemClock
+from etl.config import BudgetSettings, DattoSettings
+from etl.errors import (
+    APIError,
+    BadRequestError,
+    CredentialsError,
+    FatalAPIError,
+    IPBlockedError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RetriableAPIError,
+    ServerError,
+    TransportError,
+    UnsafeURLError,
+)
+
+log = logging.getLogger(__name__)
+MAX_PAGES = 100_000  # a walk longer than this is a loop, not an account
+
+
+@dataclass
+class RequestCounter:
+    """Requests sent on behalf of one resource run (thread-safe)."""
+
+    count: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, n: int = 1) -> None:
+        with self._lock:
+            self.count += n
+
+
+_current_counter: contextvars.ContextVar[RequestCounter | None] = contextvars.ContextVar(
+    "datto_request_counter", default=None
+)
+
+
+class BudgetTransport(httpx.BaseTransport):
+    """Spend a budget slot for every request sent, and count it for the current resource."""
+
+    def __init__(self, inner: httpx.BaseTransport, budget: RateBudget) -> None:
+        self.inner = inner
+        self.budget = budget
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.budget.acquire()
+        counter = _current_counter.get()
+        if counter is not None:
+            counter.add()
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass
+class Page:
+    """One page of a list: its items, number (from 0) and the server's paging details."""
+
+    items: list[dict[str, Any]]
+    number: int
+    url: str
+    total_count: int | None
+    next_url: str | None
+
+
+class DattoClient:
+    """A Datto API session: one httpx client, one token, one budget, one origin.
+
+    :meth:`scoped` gives a view that shares all of that but counts requests separately,
+    so every resource run reports its own request count.
+    """
+
+    def __init__(
+        self,
+        settings: DattoSettings,
+        budget_settings: BudgetSettings | None = None,
+        *,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+        budget: RateBudget | None = None,
+    ) -> None:
+        budget_settings = budget_settings or BudgetSettings()
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.origin = httpx.URL(settings.origin)
+        self.budget = budget or RateBudget(
+            limit=budget_settings.requests_per_minute,
+            window=budget_settings.window_seconds,
+            clock=self.clock,
+        )
+        key = settings.api_key.get_secret_value() if settings.api_key else ""
+        secret = settings.api_secret.get_secret_value() if settings.api_secret else ""
+        self.auth = DattoAuth(settings.origin, key, secret, clock=self.clock.now)
+        inner = transport or httpx.HTTPTransport(retries=0)
+        self.http = httpx.Client(
+            auth=self.auth,
+            transport=BudgetTransport(inner, self.budget),
+            timeout=httpx.Timeout(
+                settings.timeout_seconds, connect=min(10.0, settings.timeout_seconds)
+            ),
+            headers={"Accept": "application/json", "User-Agent": f"datto-rmm-etl/{__version__}"},
+            follow_redirects=False,  # a redirect could lead the token elsewhere
+        )
+        self.counter = RequestCounter()
+        self.max_retries = settings.max_retries
+        self.page_size = settings.page_size
+
+    def scoped(self) -> DattoClient:
+        """A view sharing this session, with a fresh request counter."""
+        view = object.__new__(DattoClient)
+        view.__dict__.update(self.__dict__)
+        view.counter = RequestCounter()
+        return view
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
+
+    def __enter__(self) -> DattoClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- single requests -------------------------------------------------------------------
+
+    def url(self, path: str) -> httpx.URL:
+        """``/v2/...`` → absolute API URL on the configured origin."""
+        return self.origin.join("/api" + path if path.startswith("/v2/") else path)
+
+    def _send_once(self, url: httpx.URL, params: dict[str, Any] | None) -> Any:
+        token = _current_counter.set(self.counter)
+        try:
+            response = self.http.get(url, params=params)
+        except httpx.TimeoutException as exc:
+            raise TransportError(f"timeout on {url.path}", url=str(url)) from exc
+        except httpx.TransportError as exc:
+            raise TransportError(
+                f"connection failed on {url.path}: {type(exc).__name__}", url=str(url)
+            ) from exc
+        finally:
+            _current_counter.reset(token)
+        return self._decode(response)
+
+    def _decode(self, response: httpx.Response) -> Any:
+        status, path = response.status_code, response.request.url.path
+        if status == 200:
+            try:
+                return response.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise MalformedResponseError(
+                    f"{path} answered a body that is not complete JSON", status=status
+                ) from None
+        if status == 401:
+            raise CredentialsError(
+                "Datto refused the API token even after a refresh: check DATTO_API_KEY and "
+                "DATTO_API_SECRET",
+                status=status,
+            )
+        if status == 429:
+            raise RateLimitedError(
+                f"{path} answered 429 (account rate limit reached)",
+                retry_after=_retry_after(response),
+                status=status,
+            )
+        if status == 403:
+            if self.budget.recently_limited():
+                raise IPBlockedError(
+                    "Datto blocked this IP after a 429 (403 on the next call); no API call "
+                    "will be made for a few minutes, run again later",
+                    status=status,
+                )
+            raise PermissionDeniedError(
+                f"Datto answered 403 on {path}: the API user lacks permission for it",
+                status=status,
+            )
+        if status == 404:
+            raise NotFoundError(f"{path} answered 404 (not found)", status=status)
+        if status == 400:
+            raise BadRequestError(f"{path} answered 400 (bad request)", status=status)
+        if status >= 500:
+            raise ServerError(f"{path} answered {status}", status=status)
+        raise FatalAPIError(f"{path} answered an unexpected {status}", status=status)
+
+    def backoff(self, attempt: int) -> float:
+        """Capped exponential backoff with full jitter, in seconds."""
+        return random.uniform(0, min(30.0, 0.5 * 2**attempt))
+
+    def get(self, path_or_url: str | httpx.URL, params: dict[str, Any] | None = None) -> Any:
+        """GET a JSON document, retrying transient faults; fatal ones raise at once."""
+        url = path_or_url if isinstance(path_or_url, httpx.URL) else self.url(path_or_url)
+        if not same_origin(url, self.origin):
+            raise UnsafeURLError(f"refusing to call {url.host}: not the configured origin")
+        attempt = 0
+        limited = 0
+        while True:
+            try:
+                return self._send_once(url, params)
+            except RateLimitedError as exc:
+                limited += 1
+                wait = exc.retry_after if exc.retry_after is not None else 60.0
+                self.budget.on_rate_limited(wait)
+                log.warning("429 from Datto: pausing %.0f s and slowing down", wait)
+                if limited > 3:
+                    raise
+            except RetriableAPIError as exc:
+                if attempt >= self.max_retries:
+                    raise
+                delay = self.backoff(attempt)
+                attempt += 1
+                log.info("retrying %s in %.1f s after: %s", url.path, delay, exc)
+                self.clock.sleep(delay)
+
+    # -- paging ----------------------------------------------------------------------------
+
+    def next_url(self, next_page: object, params: dict[str, Any]) -> httpx.URL | None:
+        """Validate a ``nextPageUrl``: same origin, under /api, with our filters re-applied."""
+        if not next_page:
+            return None
+        if not isinstance(next_page, str):
+            raise MalformedResponseError(f"nextPageUrl is not a string: {next_page!r:.80}")
+        try:
+            url = self.origin.join(next_page)  # absolute stays absolute; relative joins
+        except httpx.InvalidURL:
+            raise UnsafeURLError(f"refusing nextPageUrl {next_page!r:.120}: not a URL") from None
+        if not same_origin(url, self.origin) or not url.path.startswith("/api/"):
+            raise UnsafeURLError(
+                f"refusing nextPageUrl on {url.scheme}://{url.host}{url.path}: it leaves the "
+                f"configured origin {self.origin}; nothing was sent there"
+            )
+        missing = {k: v for k, v in params.items() if k not in url.params}
+        return url.copy_merge_params(missing) if missing else url
+
+    def paginate(
+        self, path: str, items_key: str, params: dict[str, Any] | None = None
+    ) -> Iterator[Page]:
+        """Yield the pages of a list, from page 0, following ``nextPageUrl``.
+
+        Stops on a null/empty ``nextPageUrl`` or an empty page. Filters in ``params`` are
+        re-applied to every next URL, since Datto may drop them.
+        """
+        params = {"max": self.page_size, **(params or {})}
+        url: httpx.URL | None = self.url(path)
+        query: dict[str, Any] | None = params
+        seen: set[str] = set()
+        number = 0
+        while url is not None:
+            body = self.get(url, query)
+            if not isinstance(body, dict) or not isinstance(body.get(items_key, []), list):
+                raise MalformedResponseError(f"{path} page {number} has no '{items_key}' list")
+            items = body.get(items_key) or []
+            details = body.get("pageDetails") or {}
+            total = details.get("totalCount") if isinstance(details, dict) else None
+            nxt = details.get("nextPageUrl") if isinstance(details, dict) else None
+            yield Page(items, number, str(url), total if isinstance(total, int) else None, nxt)
+            if not items:
+                return
+            seen.add(str(url.copy_merge_params(query or {})))
+            url, query = self.next_url(nxt, params), None
+            number += 1
+            if url is not None and (str(url) in seen or number >= MAX_PAGES):
+                raise FatalAPIError(f"{path}: nextPageUrl loops back to a page already read")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+__all__ = ["APIError", "BudgetTransport", "DattoAuth", "DattoClient", "Page", "RequestCounter"]

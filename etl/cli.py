@@ -1,0 +1,220 @@
+"""The ``datto-etl`` command line: demo, sync, db upgrade (and more as resources grow).
+
+Every failure the tool foresees ends as a one-line message naming the fix and a non-zero
+exit code (see :mod:`etl.errors`); no traceback reaches the user unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+from sqlalchemy import Engine, func, select
+
+from etl import __version__
+from etl.config import Settings, load_settings
+from etl.errors import ConfigError, DattoETLError
+from etl.log import redact, setup_logging
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Keep a copy of a Datto RMM account in SQL tables (SQLite or PostgreSQL).",
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema commands.")
+app.add_typer(db_app, name="db")
+out = Console()
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+log = logging.getLogger("etl")
+
+
+class State:
+    config: Path | None = None
+    debug: bool = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"datto-etl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="TOML config file (default ./datto-etl.toml).",
+            envvar="DATTO_ETL_CONFIG",
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Keep a copy of a Datto RMM account in SQL tables."""
+    State.config = config
+    State.debug = debug
+
+
+@contextlib.contextmanager
+def failures() -> Iterator[None]:
+    """Turn every foreseen error into one line on stderr and its exit code."""
+    try:
+        yield
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(f"config error: {redact(problem)}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except DattoETLError as exc:
+        err.print(f"error: {redact(str(exc).splitlines()[0])}", markup=False)
+        raise typer.Exit(exc.exit_code or 1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        if State.debug:
+            raise
+        err.print(
+            f"internal error: {redact(f'{type(exc).__name__}: {exc}'.splitlines()[0])} "
+            "(run again with --debug for details, and please report it)",
+            markup=False,
+        )
+        raise typer.Exit(70) from None
+
+
+def settings_for_command() -> Settings:
+    """Load the settings and set up logging from them."""
+    settings = load_settings(State.config)
+    setup_logging(settings.log.level, settings.log.json_lines)
+    return settings
+
+
+def table_counts(engine: Engine) -> dict[str, int]:
+    """Rows per table, for summaries."""
+    from etl.db.schema import metadata
+
+    with engine.connect() as conn:
+        return {
+            name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for name, table in sorted(metadata.tables.items())
+        }
+
+
+def print_report(report: object, engine: Engine | None = None, title: str = "sync") -> None:
+    """A table of what each resource did, then rows per table."""
+    from etl.sync import SyncReport
+
+    assert isinstance(report, SyncReport)
+    grid = RichTable(title=f"{title}: account {report.account_uid}")
+    for col in ("resource", "status", "rows written", "rows seen", "requests", "seconds"):
+        grid.add_column(col, justify="left" if col in ("resource", "status") else "right")
+    for r in report.resources:
+        grid.add_row(
+            r.resource,
+            r.status if r.status == "ok" else f"[red]{r.status}[/red]",
+            str(r.rows_written),
+            str(r.rows_seen),
+            str(r.requests),
+            f"{r.seconds:.2f}",
+        )
+    out.print(grid)
+    for r in report.resources:
+        if r.error:
+            out.print(f"  {r.resource}: {r.error}", markup=False)
+    out.print(f"requests used: {report.requests}   time taken: {report.seconds:.2f} s")
+    if engine is not None:
+        counts = table_counts(engine)
+        out.print("rows per table: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@app.command()
+def sync(
+    resources: Annotated[
+        list[str] | None, typer.Argument(help="Resources to sync (default: all).")
+    ] = None,
+    progress: Annotated[
+        bool | None,
+        typer.Option("--progress/--no-progress", help="Progress bars (default: on a TTY)."),
+    ] = None,
+) -> None:
+    """Sync the account (or the named resources) into the database once."""
+    from etl.db.engine import make_engine
+    from etl.progress import make_progress
+    from etl.sync import run_sync
+
+    with failures():
+        settings = settings_for_command()
+        engine = make_engine(settings.database.url)
+        collector = make_progress(progress)
+        with collector if hasattr(collector, "__enter__") else contextlib.nullcontext():
+            report = run_sync(settings, resources or None, engine=engine, progress=collector)
+        print_report(report, engine)
+        if not report.ok:
+            raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    db: Annotated[Path, typer.Option(help="SQLite file to fill (replaced).")] = Path("demo.db"),
+    devices: Annotated[int, typer.Option(min=1, help="Simulated devices.")] = 2200,
+    sites: Annotated[int, typer.Option(min=1, help="Simulated sites.")] = 60,
+) -> None:
+    """Start the bundled simulator on loopback, sync it into ./demo.db, print a summary."""
+    from etl.demo import run_demo
+
+    with failures():
+        setup_logging(os.environ.get("DATTO_ETL_LOG_LEVEL", "WARNING").upper())
+        run_demo(db, devices=devices, sites=sites, show=print_report)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the tables (Alembic migrations to head)."""
+    from etl.db.engine import make_engine
+    from etl.db.migrate import upgrade
+
+    with failures():
+        settings = settings_for_command()
+        started = time.monotonic()
+        engine = make_engine(settings.database.url)
+        upgrade(engine)
+        out.print(
+            f"database {engine.url.render_as_string(hide_password=True)} is at head "
+            f"({time.monotonic() - started:.2f} s)",
+            markup=False,
+        )
+
+
+@db_app.command("docs")
+def db_docs(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+) -> None:
+    """Print (or write) the tables reference generated from the schema."""
+    from etl.db.docs import render
+
+    text = render()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

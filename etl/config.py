@@ -1,0 +1,226 @@
+"""Settings: a TOML file and the environment, validated into frozen models.
+
+Precedence, lowest first: built-in defaults, the TOML file, the environment. Every key
+``[section] key`` can be set as ``DATTO_ETL_SECTION_KEY``; the Datto connection also has the
+fixed names ``DATTO_API_KEY``, ``DATTO_API_SECRET``, ``DATTO_PLATFORM`` and ``DATTO_API_URL``.
+Secrets come from the environment only. A bad configuration raises one
+:class:`~etl.errors.ConfigError` listing every problem, one line each.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from etl.errors import ConfigError
+
+PLATFORMS = ("pinotage", "merlot", "concord", "vidal", "zinfandel", "syrah")
+DEFAULT_CONFIG_FILE = "datto-etl.toml"
+FIXED_ENV = {
+    "DATTO_API_KEY": ("datto", "api_key"),
+    "DATTO_API_SECRET": ("datto", "api_secret"),
+    "DATTO_PLATFORM": ("datto", "platform"),
+    "DATTO_API_URL": ("datto", "api_url"),
+    "DATTO_ETL_DATABASE_URL": ("database", "url"),
+}
+SECRET_KEYS = {("datto", "api_key"), ("datto", "api_secret")}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DattoSettings(_Section):
+    """How to reach the account: platform or explicit origin, credentials, paging."""
+
+    platform: Literal["pinotage", "merlot", "concord", "vidal", "zinfandel", "syrah"] | None = None
+    api_url: str | None = None
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    page_size: int = Field(250, ge=1, le=250)
+    timeout_seconds: float = Field(60.0, gt=0)
+    max_retries: int = Field(5, ge=0, le=20)
+
+    @field_validator("api_url")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"{value!r} is not an http(s) origin like https://merlot-api.centrastage.net"
+            )
+        path = parts.path.rstrip("/")
+        if path not in ("", "/api"):  # people paste the spec's server URL, which ends in /api
+            raise ValueError(f"{value!r} must be an origin only, without a path")
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator("api_key", "api_secret")
+    @classmethod
+    def _strip(cls, value: SecretStr | None) -> SecretStr | None:
+        # A secret pasted with a trailing newline fails at Datto like a wrong one.
+        return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @property
+    def origin(self) -> str:
+        """The origin every request goes to; the explicit URL wins over the platform."""
+        if self.api_url:
+            return self.api_url
+        return f"https://{self.platform or 'merlot'}-api.centrastage.net"
+
+
+class DatabaseSettings(_Section):
+    """Where the tables live (SQLAlchemy URL)."""
+
+    url: str = "sqlite:///datto_rmm.db"
+
+
+class BudgetSettings(_Section):
+    """The share of the account-wide rate limit this tool may use."""
+
+    account_limit: int = Field(600, ge=1)
+    requests_per_minute: int = Field(300, ge=1)
+    cutoff_ratio: float = Field(0.9, gt=0, le=1)
+    window_seconds: float = Field(60.0, gt=0)
+    concurrency: int = Field(8, ge=1, le=64)
+    calibrate_every_seconds: float = Field(60.0, gt=0)
+    block_seconds: float = Field(300.0, ge=0)
+
+
+class SyncSettings(_Section):
+    """What each resource fetches."""
+
+    activity_logs_history_days: int = Field(90, ge=1)
+    alerts_overlap_minutes: float = Field(10.0, ge=0)
+    resources: list[str] = []
+
+
+class LogSettings(_Section):
+    """Logging level and format."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_lines: bool = False
+
+
+class ScheduleSettings(_Section):
+    """Cadences per resource: ``name = "every 5m"`` or a cron line ``"0 2 * * *"``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    time_scale: float = Field(1.0, gt=0)
+
+
+class Settings(_Section):
+    """Everything the tool needs, validated and frozen."""
+
+    datto: DattoSettings = DattoSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    budget: BudgetSettings = BudgetSettings()
+    sync: SyncSettings = SyncSettings()
+    log: LogSettings = LogSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+
+    def require_credentials(self) -> None:
+        """Raise a ConfigError naming every missing piece needed to call the API."""
+        problems = []
+        if self.datto.api_key is None or not self.datto.api_key.get_secret_value():
+            problems.append("datto.api_key: missing; set the DATTO_API_KEY environment variable")
+        if self.datto.api_secret is None or not self.datto.api_secret.get_secret_value():
+            problems.append(
+                "datto.api_secret: missing; set the DATTO_API_SECRET environment variable"
+            )
+        if self.datto.platform is None and self.datto.api_url is None:
+            problems.append(
+                "datto.platform: missing; set DATTO_PLATFORM to one of "
+                f"{', '.join(PLATFORMS)} (or DATTO_API_URL to an origin)"
+            )
+        if problems:
+            raise ConfigError(problems)
+
+
+def _env_overrides(env: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Map environment variables onto ``{section: {key: value}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    sections = {name: model for name, model in Settings.model_fields.items()}
+    for name, value in env.items():
+        if name in FIXED_ENV:
+            section, key = FIXED_ENV[name]
+        elif name.startswith("DATTO_ETL_") and name != "DATTO_ETL_CONFIG":
+            rest = name[len("DATTO_ETL_") :].lower()
+            section = next((s for s in sections if rest.startswith(s + "_")), "")
+            if not section:
+                problems.append(f"{name}: no such setting (sections: {', '.join(sections)})")
+                continue
+            key = rest[len(section) + 1 :]
+        else:
+            continue
+        if value == "" and name in FIXED_ENV:
+            continue  # an exported-but-empty variable means "not set"
+        parsed: Any = value
+        if key == "resources":
+            parsed = [v.strip() for v in value.split(",") if v.strip()]
+        out.setdefault(section, {})[key] = parsed
+    return out, problems
+
+
+def _describe(loc: tuple[Any, ...], msg: str, value: Any) -> str:
+    path = ".".join(str(p) for p in loc)
+    where = f" (environment: DATTO_ETL_{'_'.join(str(p) for p in loc).upper()})"
+    for env_name, target in FIXED_ENV.items():
+        if tuple(loc) == target:
+            where = f" (environment: {env_name})"
+    shown = "" if tuple(loc[:2]) in SECRET_KEYS else f"; got {value!r}"
+    return f"{path}: {msg}{shown}{where}"
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the TOML file (if any) and the environment into :class:`Settings`.
+
+    ``path`` None means ``$DATTO_ETL_CONFIG`` or ``./datto-etl.toml`` when present;
+    with neither, the environment alone configures the tool.
+    """
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    data: dict[str, Any] = {}
+    chosen = path or env.get("DATTO_ETL_CONFIG")
+    if chosen is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        chosen = DEFAULT_CONFIG_FILE
+    if chosen is not None:
+        try:
+            data = tomllib.loads(Path(chosen).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(
+                [f"config file {chosen}: not found; pass an existing --config"]
+            ) from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError([f"config file {chosen}: cannot be read as TOML: {exc}"]) from None
+        for section, key in sorted(SECRET_KEYS):
+            if isinstance(data.get(section), dict) and key in data[section]:
+                problems.append(
+                    f"{section}.{key}: secrets do not belong in the config file; remove it and "
+                    f"set {'DATTO_API_KEY' if key == 'api_key' else 'DATTO_API_SECRET'} instead"
+                )
+                del data[section][key]
+    overrides, env_problems = _env_overrides(env)
+    problems += env_problems
+    for section, values in overrides.items():
+        current = data.get(section)
+        data[section] = {**(current if isinstance(current, dict) else {}), **values}
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            problems.append(_describe(err["loc"], err["msg"], err.get("input")))
+        raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return settings

@@ -1,0 +1,1 @@
+"""Database side: schema (SQLAlchemy Core), upserts, sync state, migrations."""

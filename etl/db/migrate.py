@@ -1,0 +1,41 @@
+"""Alembic through its command API: the schema is always brought to ``head`` before a sync."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from etl.errors import DatabaseError
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """An Alembic Config pointing at ``migrations/``, bound to ``engine`` if given."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if engine is not None:
+        cfg.attributes["engine"] = engine
+    return cfg
+
+
+def heads() -> list[str]:
+    """The revision heads (there must be exactly one)."""
+    return list(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run the migrations up to ``revision``; failures become a one-line DatabaseError."""
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+        raise DatabaseError(
+            f"cannot bring the database {engine.url.render_as_string(hide_password=True)} "
+            f"up to date: {reason}"
+        ) from None

@@ -1,0 +1,129 @@
+"""The one error tree of datto-rmm-etl.
+
+Every error the tool raises on purpose derives from :class:`DattoETLError`, carries a
+one-line message that names the fix, and an ``exit_code`` for the CLI::
+
+    DattoETLError                      exit 1 unless said otherwise
+    ├── ConfigError                    exit 2: every problem of the settings, one line each
+    ├── DatabaseError                  the database URL is unusable or a migration failed
+    ├── RunLockedError                 another process is syncing the same account
+    ├── StopRequested                  a signal asked the run to stop (not a failure)
+    └── APIError                       anything the Datto API answered, or failed to
+        ├── RetriableAPIError          transient: retried with backoff, then fails the resource
+        │   ├── ServerError            500/502/503/504
+        │   ├── TransportError         timeout, refused or dropped connection
+        │   ├── MalformedResponseError truncated or non-JSON body where JSON was due
+        │   └── RateLimitedError       429: wait (Retry-After or 60 s), then go on slower
+        └── FatalAPIError              retrying cannot help
+            ├── CredentialsError       exit 3: the token endpoint refused the key/secret
+            ├── IPBlockedError         exit 4: 403 after a 429, the edge blocks this IP
+            ├── PermissionDeniedError  403 with no 429 before it
+            ├── NotFoundError          404: one item is gone (skipped by per-item loops)
+            ├── BadRequestError        400: e.g. an audit asked of the wrong device class
+            └── UnsafeURLError         a nextPageUrl leading off the configured origin
+
+Messages never contain the API key, secret or token.
+"""
+
+from __future__ import annotations
+
+
+class DattoETLError(Exception):
+    """Root of every error the tool raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(DattoETLError):
+    """The settings are invalid; ``problems`` lists every one of them."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class DatabaseError(DattoETLError):
+    """The database cannot be reached, or its schema cannot be brought up to date."""
+
+
+class RunLockedError(DattoETLError):
+    """Another process holds the sync lock of this account."""
+
+    exit_code = 5
+
+
+class StopRequested(DattoETLError):
+    """A signal asked the run to stop after the page in hand."""
+
+    exit_code = 0
+
+
+class APIError(DattoETLError):
+    """The Datto API answered with an error, or did not answer usefully."""
+
+    def __init__(self, message: str, *, status: int | None = None, url: str | None = None):
+        self.status = status
+        self.url = url
+        super().__init__(message)
+
+
+class RetriableAPIError(APIError):
+    """A fault that may pass: retried with capped, jittered backoff."""
+
+
+class ServerError(RetriableAPIError):
+    """The API answered 5xx."""
+
+
+class TransportError(RetriableAPIError):
+    """Timeout, refused or dropped connection."""
+
+
+class MalformedResponseError(RetriableAPIError):
+    """A body that should be JSON was truncated, empty or not JSON."""
+
+
+class RateLimitedError(RetriableAPIError):
+    """429: the account-wide window is full."""
+
+    def __init__(self, message: str, *, retry_after: float | None, **kw: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class FatalAPIError(APIError):
+    """Retrying cannot help."""
+
+
+class CredentialsError(FatalAPIError):
+    """Datto refused the API key or secret."""
+
+    exit_code = 3
+
+
+class IPBlockedError(FatalAPIError):
+    """The edge blocks this IP after a 429 was ignored: no call before ``until``."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, until: float | None = None, **kw: object) -> None:
+        self.until = until
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class PermissionDeniedError(FatalAPIError):
+    """403 with no 429 before it: the API user lacks rights."""
+
+
+class NotFoundError(FatalAPIError):
+    """404: the item is gone."""
+
+
+class BadRequestError(FatalAPIError):
+    """400: the request does not fit the item (e.g. wrong device class)."""
+
+
+class UnsafeURLError(FatalAPIError):
+    """A nextPageUrl points off the configured origin; nothing was sent there."""

@@ -1,0 +1,22 @@
+"""A simulated Datto RMM account over real HTTP on loopback: the ETL's stand-in for Datto.
+
+``Simulator(devices=2000).start()`` serves a seeded account on a free 127.0.0.1 port; its
+``url`` goes into ``DATTO_API_URL``. One module per resource holds that resource's data and
+routes (``generate(sim)`` and ``register(router)``); :func:`modules` lists them in order.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+
+def modules() -> list[ModuleType]:
+    """The per-resource modules, in generation order (sites before devices, …)."""
+    from etl.simulator import account, devices, sites
+
+    return [account, sites, devices]
+
+
+from etl.simulator.core import SimSettings, Simulator  # noqa: E402
+
+__all__ = ["SimSettings", "Simulator", "modules"]

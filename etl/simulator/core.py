@@ -1,0 +1,321 @@
+"""The simulated Datto account: settings, state, dispatch, OAuth and paging.
+
+Everything here follows ``shared/API_FACTS.md``: tokens from ``/auth/oauth/token`` with the
+``public-client`` password grant, absolute ``nextPageUrl`` with pages from 0, epoch-ms times,
+Spring-style error bodies. Per-resource data and routes live in sibling modules, each with
+``generate(sim)`` and ``register(router)``.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from etl.simulator.clock import SimClock
+from etl.simulator.server import (
+    PUBLIC_CLIENT,
+    HTTPFront,
+    Middleware,
+    Request,
+    RequestRecord,
+    Response,
+    Router,
+    error,
+    new_token,
+    page_url,
+)
+
+TIME_KEYS = frozenset(
+    {
+        "lastSeen",
+        "lastReboot",
+        "lastAuditDate",
+        "creationDate",
+        "timestamp",
+        "resolvedOn",
+        "created",
+        "lastAccess",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    """Knobs of the simulated account; every API variant in API_FACTS.md is one of them."""
+
+    seed: int = 1
+    sites: int = 60
+    devices: int = 2200
+    api_key: str = "sim-api-key"
+    api_secret: str = "sim-api-secret"
+    token_lifetime: float = 360_000.0  # simulated seconds (Datto: 100 h)
+    bad_credentials_status: int = 400  # Datto answers 400 invalid_grant; some report 401
+    page_max: int = 250
+    over_max: str = "clamp"  # "clamp" or "refuse" a max above page_max
+    drop_filters: bool = False  # nextPageUrl forgets the query filters
+    time_format: str = "ms"  # "ms", "iso" or "mixed" for device/alert/user times
+    next_origin: str | None = None  # put this origin in nextPageUrl (a hostile server)
+    account_devices_missing: float = 0.0  # share of devices /v2/account/devices leaves out
+    time_scale: float = 1.0
+    latency: float = 0.0  # seconds of real time per answer
+
+
+def guid(rng: random.Random) -> str:
+    """A seeded GUID."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+class Simulator:
+    """A fake Datto account served over real HTTP on 127.0.0.1."""
+
+    def __init__(self, settings: SimSettings | None = None, **overrides: Any) -> None:
+        self.settings = replace(settings or SimSettings(), **overrides)
+        self.clock = SimClock(self.settings.time_scale)
+        self.rng = random.Random(self.settings.seed)
+        self.lock = threading.RLock()
+        self.router = Router()
+        self.middlewares: list[Middleware] = []
+        self.records: list[RequestRecord] = []
+        self.tokens: dict[str, float] = {}  # token → simulated expiry
+        self.account_uid = guid(self.rng).replace("-", "")[:12]
+        self.account_id = 1000 + self.settings.seed
+        self.sites: dict[str, dict[str, Any]] = {}
+        self.devices: dict[str, dict[str, Any]] = {}
+        self.hooks: list[Callable[[Simulator, Request], None]] = []
+        self._front: HTTPFront | None = None
+        from etl.simulator import modules
+
+        for module in modules():
+            module.register(self.router)
+        for module in modules():
+            module.generate(self)
+
+    # -- serving ---------------------------------------------------------------------------
+
+    def start(self, port: int = 0) -> Simulator:
+        """Serve on 127.0.0.1 (a free port unless given); returns self."""
+        self._front = HTTPFront(self, port)
+        self._front.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._front:
+            self._front.stop()
+            self._front = None
+
+    def __enter__(self) -> Simulator:
+        return self.start() if self._front is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The origin to point the client at (``DATTO_API_URL``)."""
+        assert self._front, "simulator not started"
+        return self._front.url
+
+    @property
+    def link_origin(self) -> str:
+        """The origin written into ``nextPageUrl``."""
+        return self.settings.next_origin or self.url
+
+    # -- request handling ------------------------------------------------------------------
+
+    def dispatch(self, req: Request) -> Response | None:
+        """Answer one request (None drops the connection)."""
+        if self.settings.latency:
+            time.sleep(self.settings.latency)
+        resp: Response | None
+        if req.method == "POST" and req.path == "/auth/oauth/token":
+            req.endpoint = "POST /auth/oauth/token"
+            resp = self._middle(req) or self.token(req)
+        elif req.path.startswith("/api/"):
+            path = req.path[len("/api") :]
+            found = self.router.match(req.method, path)
+            req.endpoint = found[2] if found else f"{req.method} ?"
+            resp = self._middle(req)
+            if resp is None:
+                resp = self._authorize(req) or (
+                    found[0](self, replace(req, path=path, params=found[1]))
+                    if found
+                    else error(404, "No handler found", req.path)
+                )
+        else:
+            req.endpoint = f"{req.method} ?"
+            resp = error(404, "Not Found", req.path)
+        for hook in list(self.hooks):
+            hook(self, req)
+        with self.lock:
+            self.records.append(
+                RequestRecord(
+                    req.method,
+                    req.path,
+                    req.query,
+                    req.endpoint,
+                    resp.status if resp else 0,
+                    req.headers.get("Authorization"),
+                    self.clock.now(),
+                )
+            )
+        return None if resp is not None and resp.status == -1 else self.render(resp)
+
+    def _middle(self, req: Request) -> Response | None:
+        for mw in self.middlewares:
+            resp = mw(self, req)
+            if resp is not None:
+                return resp
+        return None
+
+    def render(self, resp: Response | None) -> Response | None:
+        """Apply the time format setting to a JSON body."""
+        if resp is None or self.settings.time_format == "ms" or resp.body is None:
+            return resp
+        return replace(resp, body=_times(resp.body, self.settings.time_format, [0]))
+
+    def token(self, req: Request) -> Response:
+        """``POST /auth/oauth/token``: the password grant of the public client."""
+        form = {k: v[-1] for k, v in parse_qs(req.body.decode(errors="replace")).items()}
+        if (
+            req.headers.get("Authorization") != PUBLIC_CLIENT
+            or form.get("grant_type") != "password"
+        ):
+            return Response(
+                401,
+                {"error": "unauthorized", "error_description": "Full authentication is required"},
+            )
+        if (
+            form.get("username") != self.settings.api_key
+            or form.get("password") != self.settings.api_secret
+        ):
+            return Response(
+                self.settings.bad_credentials_status,
+                {"error": "invalid_grant", "error_description": "Bad credentials"},
+            )
+        token = new_token()
+        with self.lock:
+            self.tokens[token] = self.clock.now() + self.settings.token_lifetime
+        return Response(
+            200,
+            {
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": int(self.settings.token_lifetime),
+                "scope": "default",
+                "jti": str(uuid.uuid4()),
+            },
+        )
+
+    def _authorize(self, req: Request) -> Response | None:
+        auth = req.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else None
+        expiry = self.tokens.get(token or "")
+        if expiry is None or expiry < self.clock.now():
+            return Response(
+                401,
+                {"error": "invalid_token", "error_description": "Access token expired or invalid"},
+            )
+        req.token = token
+        return None
+
+    def expire_tokens(self) -> None:
+        """Make every issued token answer 401 from now on."""
+        with self.lock:
+            self.tokens = {t: 0.0 for t in self.tokens}
+
+    # -- paging ----------------------------------------------------------------------------
+
+    def page(
+        self,
+        req: Request,
+        items: list[dict[str, Any]],
+        key: str,
+        *,
+        total: bool = True,
+        page_max: int | None = None,
+    ) -> Response:
+        """One page of ``items`` as Datto pages them (``page`` from 0, ``max`` ≤ 250)."""
+        limit = page_max or self.settings.page_max
+        try:
+            size = int(req.query.get("max", limit))
+            number = int(req.query.get("page", 0))
+        except ValueError:
+            return error(400, "max and page must be integers", req.path)
+        if size > limit and self.settings.over_max == "refuse":
+            return error(400, f"max must not exceed {limit}", req.path)
+        size = max(1, min(size, limit))
+        chunk = items[number * size : (number + 1) * size]
+        filters = (
+            {}
+            if self.settings.drop_filters
+            else {k: v for k, v in req.query.items() if k not in ("max", "page")}
+        )
+        more = (number + 1) * size < len(items)
+        details: dict[str, Any] = {
+            "count": len(chunk),
+            "prevPageUrl": page_url(
+                self.link_origin, req.path, {**filters, "max": size, "page": number - 1}
+            )
+            if number
+            else None,
+            "nextPageUrl": page_url(
+                self.link_origin, req.path, {**filters, "max": size, "page": number + 1}
+            )
+            if more
+            else None,
+        }
+        if total:
+            details["totalCount"] = len(items)
+        return Response(200, {"pageDetails": details, key: chunk})
+
+    # -- helpers for tests and the demo ----------------------------------------------------
+
+    def count(self, endpoint: str | None = None, status: int | None = None) -> int:
+        """Requests received, optionally for one route pattern and/or status."""
+        with self.lock:
+            return sum(
+                1
+                for r in self.records
+                if (endpoint is None or r.endpoint == endpoint)
+                and (status is None or r.status == status)
+            )
+
+    def counts(self) -> Counter[str]:
+        """Requests per route pattern."""
+        with self.lock:
+            return Counter(r.endpoint for r in self.records)
+
+    def reset_records(self) -> None:
+        """Forget the request log (counts start again from 0)."""
+        with self.lock:
+            self.records.clear()
+
+    def now_ms(self) -> int:
+        """Simulated now, epoch ms."""
+        return self.clock.now_ms()
+
+
+def _times(obj: Any, fmt: str, n: list[int]) -> Any:
+    """Render epoch-ms time fields as ISO strings (``iso``) or every other one (``mixed``)."""
+    if isinstance(obj, list):
+        return [_times(v, fmt, n) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    for k, v in obj.items():
+        if k in TIME_KEYS and isinstance(v, int) and v > 0:
+            n[0] += 1
+            if fmt == "iso" or n[0] % 2:
+                v = datetime.fromtimestamp(v / 1000, UTC).isoformat(timespec="milliseconds")
+                v = v.replace("+00:00", "Z")
+        out[k] = _times(v, fmt, n)
+    return out

@@ -1,0 +1,216 @@
+"""Run resources in dependency order and report what each did.
+
+:func:`run_sync` upgrades the database, opens one API session, learns the account uid, then
+runs each resource in its own transaction, recording a ``sync_runs`` row for each. One
+resource failing does not stop the others; credentials errors and IP blocks stop them all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from typing import Any
+
+from sqlalchemy import Engine
+
+from etl.api.client import DattoClient
+from etl.config import Settings
+from etl.db.engine import make_engine
+from etl.db.migrate import upgrade
+from etl.db.state import finish_run, start_run
+from etl.errors import (
+    ConfigError,
+    CredentialsError,
+    DattoETLError,
+    IPBlockedError,
+    MalformedResponseError,
+    StopRequested,
+)
+from etl.resources import REGISTRY
+from etl.resources.base import NoProgress, Progress, ResourceResult, RunContext
+
+log = logging.getLogger(__name__)
+ABORTS_ALL = (CredentialsError, IPBlockedError)
+
+
+@dataclass
+class ResourceReport:
+    """One resource's run: outcome, rows, requests and time."""
+
+    resource: str
+    status: str
+    rows_written: int = 0
+    rows_seen: int = 0
+    requests: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SyncReport:
+    """A whole sync: one :class:`ResourceReport` per resource, in run order."""
+
+    account_uid: str
+    resources: list[ResourceReport] = field(default_factory=list)
+    seconds: float = 0.0
+    requests: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when every resource ended ``ok``."""
+        return all(r.status == "ok" for r in self.resources)
+
+    @property
+    def stopped(self) -> bool:
+        """True when a signal stopped the run."""
+        return any(r.status == "stopped" for r in self.resources)
+
+
+def resolve_order(names: list[str] | None) -> list[str]:
+    """Requested resources (all when empty) in dependency order; unknown names → ConfigError."""
+    wanted = list(names or REGISTRY)
+    unknown = [n for n in wanted if n not in REGISTRY]
+    if unknown:
+        raise ConfigError(
+            [f"resource {n!r}: unknown; choose from {', '.join(sorted(REGISTRY))}" for n in unknown]
+        )
+    graph = {n: [d for d in REGISTRY[n].depends_on if d in wanted] for n in wanted}
+    try:
+        return list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:  # a programming error, but say it plainly
+        raise ConfigError([f"resources depend on each other in a cycle: {exc.args[1]}"]) from None
+
+
+def fetch_account_uid(client: DattoClient) -> str:
+    """The uid of the account the credentials belong to (``GET /v2/account``)."""
+    body = client.get("/v2/account")
+    uid = body.get("uid") if isinstance(body, dict) else None
+    if not uid:
+        raise MalformedResponseError("/v2/account answered without an account uid")
+    return str(uid)
+
+
+def run_resource(
+    ctx: RunContext, name: str, base_client: DattoClient
+) -> tuple[ResourceReport, BaseException | None]:
+    """Run one resource with its own request counter and sync_runs row."""
+    resource = REGISTRY[name]
+    client = base_client.scoped()
+    rctx = RunContext(
+        client=client,
+        engine=ctx.engine,
+        account_uid=ctx.account_uid,
+        settings=ctx.settings,
+        stop=ctx.stop,
+        progress=ctx.progress,
+    )
+    run_id = start_run(ctx.engine, ctx.account_uid, name)
+    started = time.monotonic()
+    ctx.progress.start(name)
+    result, status, error, failure = ResourceResult(), "ok", None, None
+    try:
+        result = resource.run(rctx)
+    except StopRequested as exc:
+        status, error, failure = "stopped", "stopped by signal", exc
+    except DattoETLError as exc:
+        status, error, failure = "failed", str(exc).splitlines()[0], exc
+    except Exception as exc:  # a bug must not lose the other resources' runs
+        log.exception("resource %s crashed", name)
+        status, error, failure = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0], exc
+    finally:
+        ctx.progress.finish(name)
+    report = ResourceReport(
+        resource=name,
+        status=status,
+        rows_written=result.rows_written,
+        rows_seen=result.rows_seen,
+        requests=client.counter.count,
+        pages=result.pages,
+        seconds=time.monotonic() - started,
+        error=error,
+        details=result.details,
+    )
+    finish_run(
+        ctx.engine,
+        run_id,
+        status=status,
+        rows_written=report.rows_written,
+        rows_seen=report.rows_seen,
+        requests_made=report.requests,
+        pages_read=report.pages,
+        error=error,
+        details=result.details or None,
+    )
+    log.info(
+        "%s %s",
+        name,
+        status,
+        extra={
+            "fields": {
+                "resource": name,
+                "status": status,
+                "rows_written": report.rows_written,
+                "rows_seen": report.rows_seen,
+                "requests": report.requests,
+                "seconds": round(report.seconds, 2),
+                **({"error": error} if error else {}),
+            }
+        },
+    )
+    return report, failure
+
+
+def run_sync(
+    settings: Settings,
+    names: list[str] | None = None,
+    *,
+    engine: Engine | None = None,
+    client: DattoClient | None = None,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> SyncReport:
+    """Sync ``names`` (all resources when empty) and return the report.
+
+    Raises only for what stops everything: bad config, database trouble, credentials,
+    an IP block. Per-resource failures are in the report (``report.ok`` is False).
+    """
+    order = resolve_order(names or settings.sync.resources or None)
+    settings.require_credentials()
+    own_engine = engine is None
+    engine = engine or make_engine(settings.database.url)
+    own_client = client is None
+    client = client or DattoClient(settings.datto, settings.budget)
+    started = time.monotonic()
+    try:
+        upgrade(engine)
+        first = client.scoped()
+        account_uid = fetch_account_uid(first)
+        report = SyncReport(account_uid=account_uid, requests=first.counter.count)
+        ctx = RunContext(
+            client=client,
+            engine=engine,
+            account_uid=account_uid,
+            settings=settings,
+            stop=stop or threading.Event(),
+            progress=progress or NoProgress(),
+        )
+        for name in order:
+            if ctx.stop.is_set():
+                break
+            line, failure = run_resource(ctx, name, client)
+            report.resources.append(line)
+            report.requests += line.requests
+            if isinstance(failure, ABORTS_ALL):
+                raise failure
+        report.seconds = time.monotonic() - started
+        return report
+    finally:
+        if own_client:
+            client.close()
+        if own_engine:
+            engine.dispose()

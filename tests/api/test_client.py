@@ -1,0 +1,117 @@
+"""The HTTP client against the simulator: token flow, paging, the origin guard."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from etl.api.client import DattoClient
+from etl.errors import CredentialsError, UnsafeURLError
+from etl.simulator import Simulator
+from tests.conftest import settings_for
+
+
+def client_for(sim: Simulator, **kw: object) -> DattoClient:
+    s = settings_for(sim)
+    return DattoClient(s.datto.model_copy(update=kw), s.budget)
+
+
+def test_token_is_fetched_once_and_reused(sim: Simulator) -> None:
+    with client_for(sim) as client:
+        for _ in range(3):
+            client.get("/v2/account")
+    assert sim.count("POST /auth/oauth/token") == 1
+    assert sim.count("GET /v2/account") == 3
+
+
+def test_one_refresh_on_401_then_go_on(sim: Simulator) -> None:
+    with client_for(sim) as client:
+        client.get("/v2/account")
+        sim.expire_tokens()
+        assert client.get("/v2/account")["uid"] == sim.account_uid
+    assert sim.count("POST /auth/oauth/token") == 2
+
+
+def test_token_refreshed_before_it_expires() -> None:
+    with Simulator(devices=10, sites=2, token_lifetime=1.0) as sim, client_for(sim) as client:
+        client.get("/v2/account")
+        time.sleep(1.1)  # the token's expires_in (1 s) has run out
+        client.get("/v2/account")
+        assert sim.count("GET /v2/account", status=401) == 0
+        assert sim.count("POST /auth/oauth/token") == 2
+
+
+@pytest.mark.parametrize("status", [400, 401])
+def test_bad_credentials(status: int) -> None:
+    with Simulator(devices=10, sites=2, bad_credentials_status=status) as sim:
+        from pydantic import SecretStr
+
+        with (
+            client_for(sim, api_secret=SecretStr("wrong")) as client,
+            pytest.raises(CredentialsError) as exc,
+        ):
+            client.get("/v2/account")
+        assert "wrong" not in str(exc.value)
+        assert sim.count("GET /v2/account") == 0
+
+
+def test_secret_with_trailing_newline_works(sim: Simulator) -> None:
+    from pydantic import SecretStr
+
+    from etl.config import DattoSettings
+
+    fixed = DattoSettings.model_validate(
+        {
+            "api_url": sim.url,
+            "api_key": sim.settings.api_key,
+            "api_secret": SecretStr(sim.settings.api_secret + "\n"),
+        }
+    )
+    with DattoClient(fixed) as client:
+        assert client.get("/v2/account")["uid"] == sim.account_uid
+
+
+def test_paging_follows_absolute_next_urls(sim: Simulator) -> None:
+    with client_for(sim) as client:
+        pages = list(client.paginate("/v2/account/devices", "devices"))
+    assert [p.number for p in pages] == list(range(len(pages)))
+    assert sum(len(p.items) for p in pages) == len(sim.devices)
+    assert {
+        r.query.get("page") for r in sim.records if r.endpoint == "GET /v2/account/devices"
+    } == {None, *(str(n) for n in range(1, len(pages)))}
+
+
+def test_filters_are_reapplied_when_next_url_drops_them() -> None:
+    with Simulator(devices=600, sites=5, drop_filters=True) as sim, client_for(sim) as client:
+        list(client.paginate("/v2/account/sites", "sites", {"siteName": "a"}))
+        list(client.paginate("/v2/account/devices", "devices", {"siteName": "x"}))
+        pages = [r for r in sim.records if r.endpoint == "GET /v2/account/devices"]
+        assert len(pages) > 1 and all(r.query.get("siteName") == "x" for r in pages)
+
+
+def test_next_page_on_another_host_is_refused_without_the_token() -> None:
+    with (
+        Simulator(devices=10, sites=2) as evil,
+        Simulator(devices=600, sites=3, next_origin=evil.url) as sim,
+        client_for(sim) as client,
+    ):
+        with pytest.raises(UnsafeURLError) as exc:
+            list(client.paginate("/v2/account/devices", "devices"))
+        assert "nothing was sent" in str(exc.value)
+        assert evil.records == []  # not a single request reached the other host
+        assert sim.count("GET /v2/account/devices") == 1
+
+
+def test_next_page_with_other_scheme_or_port_is_refused(sim: Simulator) -> None:
+    with client_for(sim) as client:
+        for bad in (
+            "https://127.0.0.1/api/v2/x",
+            sim.url.replace("http:", "https:") + "/api/v2/x",
+            "http://127.0.0.1:1/api/v2/x",
+            "//evil.example/api/v2/x",
+            sim.url + "/auth/oauth/token",
+        ):
+            with pytest.raises(UnsafeURLError):
+                client.next_url(bad, {})
+        assert client.next_url(sim.url + "/api/v2/a?page=1", {"f": "1"}).params["f"] == "1"

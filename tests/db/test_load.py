@@ -1,0 +1,46 @@
+"""Upserts batch under the bind-parameter limit and change only what differs."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, select
+
+from etl.db.load import param_limit, replace_set, upsert
+from etl.db.migrate import upgrade
+from etl.db.schema import utcnow
+from etl.db.state import sync_state
+
+
+def _rows(n: int, cursor: dict[str, int]) -> list[dict[str, object]]:
+    now = utcnow()
+    return [
+        {"account_uid": "a", "resource": f"r{i}", "cursor": cursor, "synced_at": now}
+        for i in range(n)
+    ]
+
+
+def test_batches_past_the_parameter_limit(engine: Engine) -> None:
+    upgrade(engine)
+    with engine.begin() as conn:
+        n = param_limit(conn) // 4 + 10  # 4 columns: more than one batch
+        assert upsert(conn, sync_state, _rows(n, {"x": 1})) == n
+        assert upsert(conn, sync_state, _rows(n, {"x": 1})) == 0
+        assert upsert(conn, sync_state, _rows(3, {"x": 2})) == 3
+        assert conn.execute(select(func.count()).select_from(sync_state)).scalar_one() == n
+
+
+def test_duplicates_in_one_batch_keep_the_last(engine: Engine) -> None:
+    upgrade(engine)
+    rows = _rows(2, {"x": 1}) + _rows(1, {"x": 9})
+    with engine.begin() as conn:
+        upsert(conn, sync_state, rows)
+        got = conn.execute(select(sync_state.c.cursor).where(sync_state.c.resource == "r0"))
+        assert got.scalar_one() == {"x": 9}
+
+
+def test_replace_set_deletes_what_vanished(engine: Engine) -> None:
+    upgrade(engine)
+    with engine.begin() as conn:
+        upsert(conn, sync_state, _rows(5, {"x": 1}))
+        replace_set(conn, sync_state, {"account_uid": "a"}, _rows(2, {"x": 1}))
+        left = set(conn.execute(select(sync_state.c.resource)).scalars())
+    assert left == {"r0", "r1"}

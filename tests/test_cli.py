@@ -1,0 +1,110 @@
+"""The command line as a user meets it: subprocesses against the simulator."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from etl import __version__
+from etl.simulator import Simulator
+from tests.conftest import sim_env
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "etl", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_help_and_version(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin"}
+    assert __version__ in run(["--version"], env, tmp_path).stdout
+    helped = run(["--help"], env, tmp_path)
+    assert helped.returncode == 0
+    for command in ("sync", "demo", "db"):
+        assert command in helped.stdout
+
+
+def test_sync_then_bad_credentials(tmp_path: Path) -> None:
+    db = tmp_path / "etl.db"
+    with Simulator(devices=300, sites=10) as sim:
+        env = sim_env(sim, f"sqlite:///{db}")
+        first = run(["sync"], env, tmp_path)
+        assert first.returncode == 0, first.stderr
+        assert "devices" in first.stdout
+        tokens = list(sim.tokens)
+        secret = "Wr0ng-Secret-123"
+        env["DATTO_API_SECRET"] = secret
+        env["DATTO_ETL_LOG_LEVEL"] = "DEBUG"
+        bad = run(["sync"], env, tmp_path)
+    assert bad.returncode == 3
+    lines = [line for line in bad.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: ") and "credentials" in lines[-1]
+    assert "DATTO_API_KEY" in lines[-1] and "DATTO_API_SECRET" in lines[-1]
+    assert "Traceback" not in bad.stderr + bad.stdout
+    everything = (first.stdout + first.stderr + bad.stdout + bad.stderr).encode()
+    dump = b"".join(p.read_bytes() for p in db.parent.glob("etl.db*"))
+    with sqlite3.connect(db) as conn:
+        dump += "\n".join(conn.iterdump()).encode()
+    for needle in [secret, sim.settings.api_secret, *tokens]:
+        assert needle.encode() not in everything
+        assert needle.encode() not in dump
+    with sqlite3.connect(db) as conn:  # the data of the first sync is still there
+        assert conn.execute("select count(*) from devices").fetchone()[0] == 300
+
+
+def test_bad_config_lists_every_problem(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[datto]\nplatform = "nowhere"\n[budget]\nconcurrency = 0\n')
+    env = {"PATH": "/usr/bin:/bin", "DATTO_ETL_DATABASE_URL": "sqlite:///x.db"}
+    result = run(["--config", str(cfg), "sync"], env, tmp_path)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("config error:")]
+    assert len(errors) == 2, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_credentials_and_bad_database_url(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "DATTO_PLATFORM": "merlot"}
+    result = run(["sync"], env, tmp_path)
+    assert result.returncode == 2
+    assert "DATTO_API_KEY" in result.stderr and "DATTO_API_SECRET" in result.stderr
+    env.update(DATTO_API_KEY="k", DATTO_API_SECRET="s", DATTO_ETL_DATABASE_URL="mysql:/x")
+    result = run(["db", "upgrade"], env, tmp_path)
+    assert result.returncode == 1 and result.stderr.startswith("error: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_resource(tmp_path: Path) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATTO_PLATFORM": "merlot",
+        "DATTO_API_KEY": "k",
+        "DATTO_API_SECRET": "s",
+    }
+    result = run(["sync", "gadgets"], env, tmp_path)
+    assert result.returncode == 2 and "gadgets" in result.stderr
+
+
+def test_db_upgrade(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "DATTO_ETL_DATABASE_URL": f"sqlite:///{tmp_path / 'u.db'}"}
+    result = run(["db", "upgrade"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "u.db") as conn:
+        names = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+    assert {"sites", "devices", "sync_runs", "sync_state", "alembic_version"} <= names
+
+
+def test_demo(tmp_path: Path) -> None:
+    result = run(["demo", "--devices", "400", "--sites", "12"], {"PATH": "/usr/bin:/bin"}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "requests used" in result.stdout and "rows per table" in result.stdout
+    with sqlite3.connect(tmp_path / "demo.db") as conn:
+        assert conn.execute("select count(*) from devices").fetchone()[0] == 401

@@ -1,0 +1,70 @@
+"""Configuration: TOML + environment, every problem reported at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from etl.config import load_settings
+from etl.errors import ConfigError
+
+
+def test_environment_alone_is_enough() -> None:
+    s = load_settings(
+        env={"DATTO_API_KEY": "k", "DATTO_API_SECRET": "s", "DATTO_PLATFORM": "vidal"}
+    )
+    s.require_credentials()
+    assert s.datto.origin == "https://vidal-api.centrastage.net"
+    assert s.database.url == "sqlite:///datto_rmm.db"
+
+
+def test_api_url_wins_over_platform() -> None:
+    s = load_settings(env={"DATTO_PLATFORM": "syrah", "DATTO_API_URL": "http://127.0.0.1:9/api/"})
+    assert s.datto.origin == "http://127.0.0.1:9"
+
+
+def test_every_problem_at_once(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[datto]\nplatform = "merlo"\napi_secret = "x"\npage_size = 900\n'
+        "[budget]\nrequests_per_minute = 0\n[nope]\na = 1\n"
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_settings(cfg, env={"DATTO_ETL_BUDGET_CONCURRENCY": "many"})
+    text = "\n".join(exc.value.problems)
+    for needle in (
+        "datto.platform",
+        "datto.api_secret",
+        "datto.page_size",
+        "budget.requests_per_minute",
+        "budget.concurrency",
+        "nope",
+    ):
+        assert needle in text
+    assert len(exc.value.problems) >= 6
+    assert all("\n" not in p for p in exc.value.problems)
+
+
+def test_missing_credentials_are_named() -> None:
+    s = load_settings(env={})
+    with pytest.raises(ConfigError) as exc:
+        s.require_credentials()
+    assert any("DATTO_API_KEY" in p for p in exc.value.problems)
+    assert any("DATTO_API_SECRET" in p for p in exc.value.problems)
+
+
+def test_generic_env_names() -> None:
+    s = load_settings(
+        env={
+            "DATTO_ETL_BUDGET_REQUESTS_PER_MINUTE": "120",
+            "DATTO_ETL_DATABASE_URL": "postgresql://u@h/db",
+        }
+    )
+    assert s.budget.requests_per_minute == 120
+    assert s.database.url == "postgresql://u@h/db"
+
+
+def test_example_config_is_valid() -> None:
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    load_settings(example, env={})
