@@ -50,8 +50,11 @@ class RateBudget:
         while self._starts and self._starts[0] <= now - self.window:
             self._starts.popleft()
 
-    def acquire(self) -> float:
-        """Block until one more request fits; return the seconds waited."""
+    def acquire(self, priority: str = "normal") -> float:
+        """Block until one more request fits; return the seconds waited.
+
+        ``priority`` ("high", "normal", "low") is accepted for the scheduler's lanes.
+        """
         waited = 0.0
         while True:
             with self._lock:

@@ -14,7 +14,8 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,9 @@ class RequestCounter:
 _current_counter: contextvars.ContextVar[RequestCounter | None] = contextvars.ContextVar(
     "datto_request_counter", default=None
 )
+_current_priority: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "datto_request_priority", default="normal"
+)
 
 
 class BudgetTransport(httpx.BaseTransport):
@@ -69,7 +73,7 @@ class BudgetTransport(httpx.BaseTransport):
         self.budget = budget
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.budget.acquire()
+        self.budget.acquire(_current_priority.get())
         counter = _current_counter.get()
         if counter is not None:
             counter.add()
@@ -131,12 +135,15 @@ class DattoClient:
         self.counter = RequestCounter()
         self.max_retries = settings.max_retries
         self.page_size = settings.page_size
+        self.concurrency = budget_settings.concurrency
+        self.priority = "normal"
 
-    def scoped(self) -> DattoClient:
-        """A view sharing this session, with a fresh request counter."""
+    def scoped(self, priority: str | None = None) -> DattoClient:
+        """A view sharing this session, with a fresh request counter (and a budget priority)."""
         view = object.__new__(DattoClient)
         view.__dict__.update(self.__dict__)
         view.counter = RequestCounter()
+        view.priority = priority or self.priority
         return view
 
     def close(self) -> None:
@@ -157,6 +164,7 @@ class DattoClient:
 
     def _send_once(self, url: httpx.URL, params: dict[str, Any] | None) -> Any:
         token = _current_counter.set(self.counter)
+        lane = _current_priority.set(self.priority)
         try:
             response = self.http.get(url, params=params)
         except httpx.TimeoutException as exc:
@@ -167,6 +175,7 @@ class DattoClient:
             ) from exc
         finally:
             _current_counter.reset(token)
+            _current_priority.reset(lane)
         return self._decode(response)
 
     def _decode(self, response: httpx.Response) -> Any:
@@ -237,6 +246,28 @@ class DattoClient:
                 attempt += 1
                 log.info("retrying %s in %.1f s after: %s", url.path, delay, exc)
                 self.clock.sleep(delay)
+
+    def get_many(
+        self, paths: Iterable[str], *, concurrency: int | None = None
+    ) -> Iterator[tuple[str, Any | APIError]]:
+        """GET many documents with bounded concurrency under the one budget.
+
+        Yields ``(path, json)`` or ``(path, error)`` for fatal per-item errors (404, 400…) and
+        for transient ones that outlived their retries, as they complete; the caller decides
+        what to skip. Credentials errors and IP blocks are raised, since they stop the run.
+        """
+        def one(path: str) -> tuple[str, Any | APIError]:
+            try:
+                return path, self.get(path)
+            except (CredentialsError, IPBlockedError):
+                raise
+            except APIError as exc:
+                return path, exc
+
+        workers = max(1, concurrency or self.concurrency)
+        ctx = contextvars.copy_context
+        with ThreadPoolExecutor(workers, thread_name_prefix="datto-get") as pool:
+            yield from pool.map(lambda p: ctx().run(one, p), paths)
 
     # -- paging ----------------------------------------------------------------------------
 
