@@ -17,7 +17,7 @@ from etl.resources.base import ListResource, as_bool, as_int, as_str, pick, regi
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 DELETED_DEVICES = "Deleted Devices"
-SYSTEM_SITE_NAMES = frozenset({DELETED_DEVICES})
+SYSTEM_SITE_NAMES = frozenset({DELETED_DEVICES, "Managed", "OnDemand"})  # per API_FACTS.md
 
 sites = Table(
     "sites",

@@ -38,7 +38,10 @@ def test_full_sync_stores_every_site_and_device(sim: Simulator, engine: Engine) 
         assert row.synced_at.tzinfo is not None
     deleted = [r for r in site_rows.values() if r.name == "Deleted Devices"]
     assert len(deleted) == 1 and deleted[0].system_site is True
-    customers = [r for r in site_rows.values() if r.name not in ("Deleted Devices",)]
+    customers = [
+        r for r in site_rows.values() if r.name not in ("Deleted Devices", "Managed", "OnDemand")
+    ]
+    assert all(r.system_site for r in site_rows.values() if r not in customers)
     assert not any(r.system_site for r in customers)
 
     for uid, item in sim.devices.items():
