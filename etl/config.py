@@ -90,8 +90,10 @@ class BudgetSettings(_Section):
     cutoff_ratio: float = Field(0.9, gt=0, le=1)
     window_seconds: float = Field(60.0, gt=0)
     concurrency: int = Field(8, ge=1, le=64)
-    calibrate_every_seconds: float = Field(60.0, gt=0)
+    calibrate_every_seconds: float = Field(15.0, gt=0)
     block_seconds: float = Field(300.0, ge=0)
+    low_priority_share: float = Field(0.8, gt=0, le=1)
+    state_dir: str = ""
 
 
 class SyncSettings(_Section):
@@ -99,6 +101,7 @@ class SyncSettings(_Section):
 
     activity_logs_history_days: int = Field(90, ge=1)
     alerts_overlap_minutes: float = Field(10.0, ge=0)
+    lock_wait_seconds: float = Field(60.0, ge=0)
     resources: list[str] = []
 
 

@@ -29,6 +29,7 @@ from etl.errors import (
     MalformedResponseError,
     StopRequested,
 )
+from etl.lock import with_account_lock
 from etl.resources import REGISTRY
 from etl.resources.base import NoProgress, Progress, ResourceResult, RunContext
 
@@ -165,6 +166,7 @@ def run_resource(
     return report, failure
 
 
+@with_account_lock  # one run per account at a time, across processes
 def run_sync(
     settings: Settings,
     names: list[str] | None = None,

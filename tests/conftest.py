@@ -77,6 +77,12 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run locks and IP-block memory in a fresh directory per test, never the user's own."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
     """A default simulated account (≥ 50 sites, ≥ 2,000 devices) on loopback."""

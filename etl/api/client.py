@@ -5,17 +5,24 @@ Small parts, each swappable: :class:`~etl.api.auth.DattoAuth` attaches the token
 and counts it for the resource that sent it, :class:`DattoClient` turns answers into JSON or
 errors of :mod:`etl.errors` and retries the transient ones, and :meth:`DattoClient.paginate`
 follows ``nextPageUrl`` without ever leaving the configured origin.
+
+Rate limits: the budget is calibrated against ``/v2/system/request_rate`` (:mod:`.calibrate`);
+a 429 pauses every thread (``Retry-After`` or Datto's 60 s) and slows the pace; a 403 after a
+429 (or an edge's non-JSON 403) is an IP block: every thread stops, and the block is
+remembered on disk (:mod:`.memory`) so no process calls the API before it ends.
 """
 
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +31,8 @@ import httpx
 from etl import __version__
 from etl.api.auth import DattoAuth, same_origin
 from etl.api.budget import Clock, RateBudget, SystemClock
+from etl.api.calibrate import maybe_calibrate
+from etl.api.memory import AccountMemory, budget_for, remember_window
 from etl.config import BudgetSettings, DattoSettings
 from etl.errors import (
     APIError,
@@ -43,6 +52,8 @@ from etl.errors import (
 
 log = logging.getLogger(__name__)
 MAX_PAGES = 100_000  # a walk longer than this is a loop, not an account
+CALIBRATION_LANE = "calibrate"
+MAX_429_PER_REQUEST = 3  # a request limited this often fails its resource (others go on)
 
 
 @dataclass
@@ -73,11 +84,12 @@ class BudgetTransport(httpx.BaseTransport):
         self.budget = budget
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.budget.acquire(_current_priority.get())
-        counter = _current_counter.get()
-        if counter is not None:
-            counter.add()
-        return self.inner.handle_request(request)
+        lane = _current_priority.get()
+        with self.budget.slot(lane):
+            counter = _current_counter.get()
+            if counter is not None:
+                counter.add()
+            return self.inner.handle_request(request)
 
     def close(self) -> None:
         self.inner.close()
@@ -112,13 +124,27 @@ class DattoClient:
     ) -> None:
         budget_settings = budget_settings or BudgetSettings()
         self.settings = settings
+        self.budget_settings = budget_settings
         self.clock = clock or SystemClock()
         self.origin = httpx.URL(settings.origin)
-        self.budget = budget or RateBudget(
-            limit=budget_settings.requests_per_minute,
-            window=budget_settings.window_seconds,
-            clock=self.clock,
+        # one budget per account and process, remembered across processes; a test's own
+        # clock or budget gets a private one
+        self.shared = budget is None and clock is None
+        self.budget = budget or (
+            budget_for(settings, budget_settings)
+            if self.shared
+            else RateBudget(
+                share=budget_settings.requests_per_minute,
+                window=budget_settings.window_seconds,
+                clock=self.clock,
+                low_share=budget_settings.low_priority_share,
+                account_limit=budget_settings.account_limit,
+                cutoff_ratio=budget_settings.cutoff_ratio,
+                calibrate_every=budget_settings.calibrate_every_seconds,
+            )
         )
+        self.memory = AccountMemory.of(settings, budget_settings) if self.shared else None
+        self.calibration = True  # read /v2/system/request_rate at the start and regularly
         key = settings.api_key.get_secret_value() if settings.api_key else ""
         secret = settings.api_secret.get_secret_value() if settings.api_secret else ""
         self.auth = DattoAuth(settings.origin, key, secret, clock=self.clock.now)
@@ -147,7 +173,9 @@ class DattoClient:
         return view
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool and hand the window over to the next process."""
+        if self.memory is not None:
+            remember_window(self.settings, self.budget_settings, self.budget)
         self.http.close()
 
     def __enter__(self) -> DattoClient:
@@ -162,9 +190,19 @@ class DattoClient:
         """``/v2/...`` → absolute API URL on the configured origin."""
         return self.origin.join("/api" + path if path.startswith("/v2/") else path)
 
-    def _send_once(self, url: httpx.URL, params: dict[str, Any] | None) -> Any:
+    def request_once(self, path: str, *, calibrating: bool = False) -> Any:
+        """One GET without retries (429 and 403 bookkeeping still done)."""
+        try:
+            return self._send_once(self.url(path), None, calibrating=calibrating)
+        except RateLimitedError as exc:
+            self._on_429(exc)
+            raise
+
+    def _send_once(
+        self, url: httpx.URL, params: dict[str, Any] | None, *, calibrating: bool = False
+    ) -> Any:
         token = _current_counter.set(self.counter)
-        lane = _current_priority.set(self.priority)
+        lane = _current_priority.set(CALIBRATION_LANE if calibrating else self.priority)
         try:
             response = self.http.get(url, params=params)
         except httpx.TimeoutException as exc:
@@ -173,6 +211,14 @@ class DattoClient:
             raise TransportError(
                 f"connection failed on {url.path}: {type(exc).__name__}", url=str(url)
             ) from exc
+        except MalformedResponseError as exc:  # the token call answered no token: why?
+            if exc.status == 429:
+                raise RateLimitedError(
+                    "the token endpoint answered 429", retry_after=None, status=429
+                ) from None
+            if exc.status == 403:
+                raise self._blocked() from None
+            raise
         finally:
             _current_counter.reset(token)
             _current_priority.reset(lane)
@@ -200,12 +246,8 @@ class DattoClient:
                 status=status,
             )
         if status == 403:
-            if self.budget.recently_limited():
-                raise IPBlockedError(
-                    "Datto blocked this IP after a 429 (403 on the next call); no API call "
-                    "will be made for a few minutes, run again later",
-                    status=status,
-                )
+            if self.budget.recently_limited() or not _is_json(response):
+                raise self._blocked()
             raise PermissionDeniedError(
                 f"Datto answered 403 on {path}: the API user lacks permission for it",
                 status=status,
@@ -218,9 +260,30 @@ class DattoClient:
             raise ServerError(f"{path} answered {status}", status=status)
         raise FatalAPIError(f"{path} answered an unexpected {status}", status=status)
 
+    def _blocked(self) -> IPBlockedError:
+        """An IP block: stop every thread now and remember it for the processes to come."""
+        seconds = self.budget.api_seconds(self.budget_settings.block_seconds)
+        self.budget.block(seconds)
+        until = time.time() + seconds
+        message = (
+            f"Datto blocked this IP (403 after a rate-limit breach); no API call "
+            f"until {time.strftime('%H:%M:%S', time.localtime(until))} "
+            f"({seconds:.0f} s): run again after that"
+        )
+        if self.memory is not None:
+            self.memory.record_block(until, message)
+        log.error(message)
+        return IPBlockedError(message, until=until, status=403)
+
+    def _on_429(self, exc: RateLimitedError) -> float:
+        wait = self.budget.api_seconds(exc.retry_after if exc.retry_after is not None else 60.0)
+        self.budget.on_rate_limited(wait)
+        log.warning("429 from Datto: pausing %.1f s and slowing down", wait)
+        return wait
+
     def backoff(self, attempt: int) -> float:
-        """Capped exponential backoff with full jitter, in seconds."""
-        return random.uniform(0, min(30.0, 0.5 * 2**attempt))
+        """Capped exponential backoff with full jitter, in budget seconds."""
+        return self.budget.api_seconds(random.uniform(0, min(30.0, 0.5 * 2**attempt)))
 
     def get(self, path_or_url: str | httpx.URL, params: dict[str, Any] | None = None) -> Any:
         """GET a JSON document, retrying transient faults; fatal ones raise at once."""
@@ -230,14 +293,13 @@ class DattoClient:
         attempt = 0
         limited = 0
         while True:
+            maybe_calibrate(self)
             try:
                 return self._send_once(url, params)
             except RateLimitedError as exc:
                 limited += 1
-                wait = exc.retry_after if exc.retry_after is not None else 60.0
-                self.budget.on_rate_limited(wait)
-                log.warning("429 from Datto: pausing %.0f s and slowing down", wait)
-                if limited > 3:
+                self._on_429(exc)  # the budget pauses every thread; acquire() waits it out
+                if limited > MAX_429_PER_REQUEST:
                     raise
             except RetriableAPIError as exc:
                 if attempt >= self.max_retries:
@@ -253,9 +315,12 @@ class DattoClient:
         """GET many documents with bounded concurrency under the one budget.
 
         Yields ``(path, json)`` or ``(path, error)`` for fatal per-item errors (404, 400…) and
-        for transient ones that outlived their retries, as they complete; the caller decides
-        what to skip. Credentials errors and IP blocks are raised, since they stop the run.
+        for transient ones that outlived their retries, in completion order; the caller
+        decides what to skip. Credentials errors and IP blocks are raised, since they stop
+        the run. Paths are taken lazily (a few per worker ahead), and when the caller stops
+        iterating, nothing more is sent.
         """
+
         def one(path: str) -> tuple[str, Any | APIError]:
             try:
                 return path, self.get(path)
@@ -265,9 +330,25 @@ class DattoClient:
                 return path, exc
 
         workers = max(1, concurrency or self.concurrency)
-        ctx = contextvars.copy_context
+        todo = iter(paths)
+        pending: set[Future[tuple[str, Any | APIError]]] = set()
         with ThreadPoolExecutor(workers, thread_name_prefix="datto-get") as pool:
-            yield from pool.map(lambda p: ctx().run(one, p), paths)
+
+            def submit(batch: Iterable[str]) -> None:
+                for path in batch:
+                    pending.add(pool.submit(contextvars.copy_context().run, one, path))
+
+            try:
+                submit(itertools.islice(todo, 2 * workers))
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        pending.discard(future)
+                        yield future.result()
+                        submit(itertools.islice(todo, 1))
+            finally:
+                for future in pending:  # a fatal error or a caller that stopped reading
+                    future.cancel()
 
     # -- paging ----------------------------------------------------------------------------
 
@@ -318,6 +399,15 @@ class DattoClient:
             number += 1
             if url is not None and (str(url) in seen or number >= MAX_PAGES):
                 raise FatalAPIError(f"{path}: nextPageUrl loops back to a page already read")
+
+
+def _is_json(response: httpx.Response) -> bool:
+    """True when the body parses as JSON (Datto's own errors do; an edge's block page not)."""
+    try:
+        response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _retry_after(response: httpx.Response) -> float | None:

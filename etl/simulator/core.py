@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -65,7 +64,25 @@ class SimSettings:
     next_origin: str | None = None  # put this origin in nextPageUrl (a hostile server)
     account_devices_missing: float = 0.0  # share of devices /v2/account/devices leaves out
     time_scale: float = 1.0
-    latency: float = 0.0  # seconds of real time per answer
+    latency: float = 0.0  # simulated seconds per answer
+    # rate limit (etl/simulator/ratelimit.py)
+    rate_limit_enabled: bool = True
+    rate_limit: int = 600  # requests per rolling window, whole account
+    rate_cutoff_ratio: float = 0.9  # past this share every answer is delayed
+    rate_window: float = 60.0
+    rate_delay: float = 1.0  # simulated seconds of delay past the cut-off
+    retry_after_header: bool = False  # Retry-After on 429 (unknown live: offer both)
+    block_after_strikes: int = 5  # requests still sent into a 429 before the IP is blocked
+    block_seconds: float = 300.0
+    competitor_rpm: int = 0  # another integration's requests per minute on the account
+    competitor_after: float = 0.0  # it starts then (simulated s); 0: it has always run
+    force_429_at: tuple[int, ...] = ()  # these request numbers (from 1) answer 429
+    force_block_at: int = 0  # this request answers 429 and the IP is blocked from then on
+    # transient faults (etl/simulator/faults.py)
+    fault_5xx: float = 0.0  # share of answers that are 500/502/503/504
+    fault_drop: float = 0.0  # share of connections dropped without an answer
+    fault_malformed: float = 0.0  # share of answers whose JSON is cut short
+    malformed_pages: int = 0  # the first N list pages are cut short
 
 
 def guid(rng: random.Random) -> str:
@@ -134,7 +151,7 @@ class Simulator:
     def dispatch(self, req: Request) -> Response | None:
         """Answer one request (None drops the connection)."""
         if self.settings.latency:
-            time.sleep(self.settings.latency)
+            self.clock.sleep(self.settings.latency)
         resp: Response | None
         if req.method == "POST" and req.path == "/auth/oauth/token":
             req.endpoint = "POST /auth/oauth/token"
