@@ -7,6 +7,7 @@ exit code (see :mod:`etl.errors`); no traceback reaches the user unless ``--debu
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -166,6 +167,41 @@ def sync(
             report = run_sync(settings, resources or None, engine=engine, progress=collector)
         print_report(report, engine)
         if not report.ok:
+            raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    resources: Annotated[
+        list[str] | None, typer.Argument(help="Resources to schedule (default: all).")
+    ] = None,
+) -> None:
+    """Keep the database fresh: each resource on its cadence ([schedule]) until SIGTERM."""
+    from etl.scheduler import run_daemon
+
+    with failures():
+        run_daemon(settings_for_command(), resources or None)
+
+
+@app.command()
+def status(
+    resources: Annotated[
+        list[str] | None, typer.Argument(help="Resources to report (default: all).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """Last and next run of each resource; exit 1 when one keeps failing or is stale."""
+    from etl.db.engine import make_engine
+    from etl.status import collect_status, render_status
+
+    with failures():
+        settings = settings_for_command()
+        report = collect_status(settings, make_engine(settings.database.url), resources or None)
+        if as_json:
+            sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
+        else:  # piped into a log or a mail: do not squeeze the table into 80 columns
+            render_status(report, out if out.is_terminal else Console(width=160))
+        if not report["ok"]:
             raise typer.Exit(1)
 
 

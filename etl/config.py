@@ -117,6 +117,8 @@ class ScheduleSettings(_Section):
 
     model_config = ConfigDict(extra="allow", frozen=True)
     time_scale: float = Field(1.0, gt=0)
+    max_failures: int = Field(3, ge=1)  # `status` alarms after this many failures in a row
+    stale_after: float = Field(3.0, ge=1)  # ... or a last good run this many cadences old
 
 
 class Settings(_Section):

@@ -1,0 +1,136 @@
+"""Cadences: how often ``datto-etl run`` syncs each resource, and in which budget lane.
+
+``[schedule] name = "every 5m"`` (s, m, h, d, combinable: ``"every 1h30m"``) or a five-field
+cron line in local time (``"15 3 * * *"``). Defaults follow cost (:data:`DEFAULT_CADENCES`),
+hourly for any other resource, so a new resource gets a job without a line here.
+``time_scale`` divides the ``every`` intervals, so tests can run minutes as seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from etl.config import Settings
+from etl.errors import ConfigError
+from etl.resources import REGISTRY
+
+NIGHTLY = "15 3 * * *"  # 03:15 local: quiet hours, and a time every DST change keeps
+DEFAULT_CADENCES: dict[str, str] = {
+    "alerts": "every 5m",
+    "open_alerts": "every 5m",
+    "activity_logs": "every 10m",
+    "devices": "every 15m",
+    "resolved_alerts": "every 1h",
+    "alerts_resolved": "every 1h",
+    "audits": NIGHTLY,
+    "device_audits": NIGHTLY,
+    "software": NIGHTLY,
+    "device_software": NIGHTLY,
+}
+FALLBACK_CADENCE = "every 1h"  # reference data (sites, users, variables, filters, ...)
+PRIORITIES: dict[str, str] = {
+    "alerts": "high",
+    "open_alerts": "high",
+    "resolved_alerts": "low",
+    "alerts_resolved": "low",
+    "audits": "low",
+    "device_audits": "low",
+    "software": "low",
+    "device_software": "low",
+}
+_UNITS = {
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600),
+    **dict.fromkeys(("d", "day", "days"), 86400),
+}
+_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)", re.I)
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often a resource runs: an interval in seconds (already scaled) or a cron line."""
+
+    text: str
+    interval: float | None = None
+    cron: str | None = None
+
+    def trigger(self, start: datetime) -> BaseTrigger:
+        """The APScheduler trigger; intervals count from ``start``."""
+        if self.interval is not None:
+            return IntervalTrigger(seconds=self.interval, start_date=start, timezone=UTC)
+        return CronTrigger.from_crontab(str(self.cron))
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first fire time strictly after ``moment``."""
+        if self.interval is not None:
+            return moment + timedelta(seconds=self.interval)
+        fire = CronTrigger.from_crontab(str(self.cron)).get_next_fire_time(
+            None, moment + timedelta(microseconds=1)
+        )
+        assert fire is not None  # a valid crontab always fires again
+        return fire.astimezone(UTC)
+
+    def period(self, now: datetime) -> float:
+        """Seconds between two runs (for a cron line: between its next two fires)."""
+        if self.interval is not None:
+            return self.interval
+        first = self.next_after(now)
+        return (self.next_after(first) - first).total_seconds()
+
+
+def parse_cadence(text: object, time_scale: float = 1.0) -> Cadence:
+    """``"every 5m"`` / ``"every 1h30m"`` / a five-field cron line → :class:`Cadence`."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{text!r} is not a cadence")
+    spec = " ".join(text.split())
+    if spec.lower().startswith("every "):
+        rest = spec[6:]
+        parts = _PART.findall(rest)
+        if not parts or "".join(f"{n}{u}" for n, u in parts) != rest.replace(" ", ""):
+            raise ValueError(f"{text!r} is not an interval like 'every 15m' or 'every 1h30m'")
+        seconds = 0.0
+        for number, unit in parts:
+            if unit.lower() not in _UNITS:
+                raise ValueError(f"{text!r}: unknown unit {unit!r} (use s, m, h or d)")
+            seconds += float(number) * _UNITS[unit.lower()]
+        if seconds <= 0:
+            raise ValueError(f"{text!r} must be longer than zero")
+        return Cadence(spec, interval=seconds / time_scale)
+    if len(spec.split()) != 5:
+        raise ValueError(f"{text!r} is neither 'every <n><s|m|h|d>' nor a 5-field cron line")
+    try:
+        CronTrigger.from_crontab(spec)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid cron line: {exc}") from None
+    return Cadence(spec, cron=spec)
+
+
+def schedule(settings: Settings, names: list[str]) -> dict[str, Cadence]:
+    """The cadence of each resource in ``names``; every problem of ``[schedule]`` at once."""
+    configured: Mapping[str, Any] = settings.schedule.model_extra or {}
+    problems = [
+        f"schedule.{key}: no such resource; choose from {', '.join(sorted(REGISTRY))}"
+        for key in configured
+        if key not in REGISTRY
+    ]
+    out: dict[str, Cadence] = {}
+    for name in names:
+        text = configured.get(name, DEFAULT_CADENCES.get(name, FALLBACK_CADENCE))
+        try:
+            out[name] = parse_cadence(text, settings.schedule.time_scale)
+        except ValueError as exc:
+            problems.append(
+                f'schedule.{name}: {exc}; write e.g. {name} = "every 15m" or "15 3 * * *"'
+            )
+    if problems:
+        raise ConfigError(problems)
+    return out
