@@ -1,9 +1,17 @@
-"""Progress collectors: rich bars on a TTY, nothing otherwise (the run logs a line each)."""
+"""Progress collectors: rich bars on a TTY, plain log lines otherwise.
+
+Resources report progress in requests (``total`` = requests they will need, when known). The
+ETA comes from the requests still needed and the rate budget: what the window has free goes
+now, the rest at the budget's pace; when the API answers slower than the budget allows,
+the observed pace wins.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
+import time
 from typing import Any
 
 from rich.console import Console
@@ -11,14 +19,52 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
+from rich.text import Text
 
+from etl.api.budget import RateBudget
+from etl.api.memory import latest_budget
 from etl.resources.base import NoProgress
 from etl.resources.base import Progress as ProgressProtocol
+
+log = logging.getLogger(__name__)
+LOG_EVERY = 10.0  # seconds between two plain progress lines of one resource
+
+
+def eta_seconds(
+    remaining: float, budget: RateBudget | None, speed: float | None = None
+) -> float | None:
+    """Seconds ``remaining`` requests need: the budget's floor, or the observed pace if slower."""
+    if remaining <= 0:
+        return 0.0
+    floor = budget.eta(int(remaining)) if budget is not None else None
+    observed = remaining / speed if speed else None
+    candidates = [s for s in (floor, observed) if s is not None]
+    return max(candidates) if candidates else None
+
+
+def clock_text(seconds: float | None) -> str:
+    """``1:02:03`` / ``2:03``, or ``-:--`` when unknown."""
+    if seconds is None:
+        return "-:--"
+    s = int(seconds + 0.5)
+    h, rest = divmod(s, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+class BudgetETAColumn(ProgressColumn):
+    """``eta 3:20`` from the requests still needed and the rate budget."""
+
+    def render(self, task: Task) -> Text:
+        if task.total is None or task.finished:
+            return Text("")
+        eta = eta_seconds(task.total - task.completed, latest_budget(), task.speed)
+        return Text(f"eta {clock_text(eta)}", style="progress.remaining")
 
 
 class RichProgress:
@@ -31,8 +77,7 @@ class RichProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
+            BudgetETAColumn(),
             console=console or Console(stderr=True),
             transient=False,
         )
@@ -67,8 +112,49 @@ class RichProgress:
                 self._progress.update(task, total=max(done, 1), completed=max(done, 1))
 
 
+class LogProgress:
+    """Without a terminal: a plain log line per resource every ``every`` seconds."""
+
+    def __init__(self, every: float = LOG_EVERY) -> None:
+        self.every = every
+        self._state: dict[str, list[Any]] = {}  # resource → [done, total, started, last line]
+        self._lock = threading.Lock()
+
+    def start(self, resource: str, total: int | None = None) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._state.setdefault(resource, [0, total, now, now])
+
+    def advance(self, resource: str, n: int = 1, total: int | None = None) -> None:
+        self.start(resource)
+        with self._lock:
+            state = self._state[resource]
+            state[0] += n
+            if total is not None:
+                state[1] = total
+            done, total, started, last = state
+            now = time.monotonic()
+            if now - last < self.every:
+                return
+            state[3] = now
+        speed = done / (now - started) if now > started else None
+        left = eta_seconds(total - done, latest_budget(), speed) if total else None
+        log.info(
+            "%s: %d%s requests, eta %s",
+            resource,
+            done,
+            f"/{total}" if total else "",
+            clock_text(left),
+            extra={"fields": {"resource": resource, "done": done, "total": total, "eta": left}},
+        )
+
+    def finish(self, resource: str) -> None:
+        with self._lock:
+            self._state.pop(resource, None)
+
+
 def make_progress(enabled: bool | None = None) -> ProgressProtocol:
-    """Bars when stderr is a terminal (or when asked), else a silent collector."""
+    """Bars on a terminal (or when asked), log lines otherwise, nothing when turned off."""
     if enabled is None:
-        enabled = sys.stderr.isatty()
+        return RichProgress() if sys.stderr.isatty() else LogProgress()
     return RichProgress() if enabled else NoProgress()
