@@ -125,6 +125,8 @@ def run_resource(
         status, error, failure = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0], exc
     finally:
         ctx.progress.finish(name)
+    # a stopped or failed run may hand over what it did until then (pages read, details…)
+    result = getattr(failure, "result", None) or result
     report = ResourceReport(
         resource=name,
         status=status,

@@ -12,9 +12,9 @@ from types import ModuleType
 
 def modules() -> list[ModuleType]:
     """The per-resource modules, in generation order (sites before devices, …)."""
-    from etl.simulator import account, devices, faults, ratelimit, sites
+    from etl.simulator import account, alerts, devices, faults, ratelimit, sites
 
-    return [account, sites, devices, ratelimit, faults]
+    return [account, sites, devices, alerts, ratelimit, faults]
 
 
 from etl.simulator.core import SimSettings, Simulator  # noqa: E402

@@ -83,6 +83,10 @@ class SimSettings:
     fault_drop: float = 0.0  # share of connections dropped without an answer
     fault_malformed: float = 0.0  # share of answers whose JSON is cut short
     malformed_pages: int = 0  # the first N list pages are cut short
+    # alerts (etl/simulator/alerts.py)
+    alerts_open: int = 120
+    alerts_resolved: int = 1000
+    alert_page_max: int = 100  # alert lists have their own page size (live: unknown)
 
 
 def guid(rng: random.Random) -> str:

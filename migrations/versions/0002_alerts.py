@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("sends_emails", sa.Boolean(), nullable=True),
         sa.Column("creates_ticket", sa.Boolean(), nullable=True),
         sa.Column("response_actions", JSON(), nullable=True),
+        sa.Column("removed_at", TS(), nullable=True),
         sa.Column("account_uid", sa.String(length=64), nullable=False),
         sa.Column("synced_at", TS(), nullable=False),
         sa.PrimaryKeyConstraint("alert_uid", name=op.f("pk_alerts")),
