@@ -4,11 +4,18 @@ The account-wide list has been seen to miss devices that per-site listings show,
 the sweep every site whose ``number_of_devices`` (from the sites resource) exceeds the
 devices seen for it is listed again with ``GET /v2/site/{uid}/devices``. That costs nothing
 on a healthy account and closes the gap on a sick one.
+
+Removal is never read from a sweep: a device that shows up ``deleted`` (moved to the
+"Deleted Devices" site) gets ``removed_at``; a stored device that no listing showed is asked
+for by itself and gets ``removed_at`` only on a 404 (:mod:`etl.resources.removal`). A
+device seen alive again has ``removed_at`` cleared.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -23,7 +30,9 @@ from sqlalchemy import (
     select,
 )
 
+from etl.api.client import Page
 from etl.api.timestamps import to_date, to_utc
+from etl.db.load import upsert
 from etl.db.schema import JSONDoc, UTCDateTime, account_columns, metadata
 from etl.resources.base import (
     ListResource,
@@ -34,6 +43,7 @@ from etl.resources.base import (
     pick,
     register,
 )
+from etl.resources.removal import confirm_removed
 from etl.resources.sites import sites
 
 UDF_COLUMNS = 30  # udf1..udf30 are columns; live accounts have up to udf300 (rest: udf_extra)
@@ -137,7 +147,7 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
         "portal_url": item.get("portalUrl"),
         "web_remote_url": item.get("webRemoteUrl"),
         "udf_extra": extra or None,
-        "removed_at": None,  # seen now, so not removed (cleared if it came back)
+        "removed_at": None,  # seen alive now, so not removed (cleared if it came back)
     }
     for n in range(1, UDF_COLUMNS + 1):
         value = udf.get(f"udf{n}")
@@ -162,13 +172,35 @@ class Devices(ListResource):
     def run(self, ctx: RunContext) -> ResourceResult:
         result = ResourceResult()
         per_site: Counter[str] = Counter()
-
-        def count(item: dict[str, Any]) -> None:
-            per_site[str(item.get("siteUid"))] += 1
-
+        seen: set[str] = set()
         with ctx.engine.begin() as conn:
-            pages = ctx.client.paginate(self.path, self.items_key)
-            self.save_pages(ctx, conn, pages, result, on_item=count)
+            removed: dict[str, datetime | None] = dict(
+                conn.execute(  # type: ignore[arg-type]
+                    select(devices.c.uid, devices.c.removed_at).where(
+                        devices.c.account_uid == ctx.account_uid
+                    )
+                ).all()
+            )
+
+            def row(item: dict[str, Any]) -> dict[str, Any]:
+                out = to_row(item)
+                if out["deleted"]:  # in "Deleted Devices": removal confirmed by Datto itself
+                    out["removed_at"] = removed.get(out["uid"]) or ctx.started_at
+                return out
+
+            def save(pages: Iterable[Page]) -> None:
+                for page in pages:
+                    ctx.checkpoint()
+                    rows = [row(item) for item in page.items]
+                    for r in rows:
+                        seen.add(r["uid"])
+                        per_site[str(r["site_uid"])] += 1
+                    result.rows_written += upsert(conn, devices, ctx.stamp(rows))
+                    result.rows_seen += len(rows)
+                    result.pages += 1
+                    ctx.progress.advance(self.name, 1)
+
+            save(ctx.client.paginate(self.path, self.items_key))
             expected = conn.execute(
                 select(sites.c.uid, sites.c.number_of_devices).where(
                     sites.c.account_uid == ctx.account_uid, sites.c.removed_at.is_(None)
@@ -176,7 +208,8 @@ class Devices(ListResource):
             ).all()
             short = [uid for uid, n in expected if n and per_site[uid] < n]
             for uid in short:
-                pages = ctx.client.paginate(f"/v2/site/{uid}/devices", self.items_key)
-                self.save_pages(ctx, conn, pages, result)
-        result.details["sites_relisted"] = len(short)
+                save(ctx.client.paginate(f"/v2/site/{uid}/devices", self.items_key))
+            found = confirm_removed(ctx, conn, devices, seen, "/v2/device/{uid}", row)
+        result.rows_written += found.pop("changed")
+        result.details.update(found, sites_relisted=len(short))
         return result

@@ -2,7 +2,8 @@
 
 The list includes Datto's system sites ("Deleted Devices", whose uid is not a GUID, and the
 default "Managed"/"OnDemand" sites); they are stored with ``system_site`` true so dashboards
-can leave them out of per-customer figures.
+can leave them out of per-customer figures. A stored site the sweep did not show gets
+``removed_at`` only once ``GET /v2/site/{uid}`` answers 404 (see :mod:`etl.resources.removal`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,17 @@ from typing import Any, ClassVar
 from sqlalchemy import Boolean, Column, Integer, String, Table, Text
 
 from etl.db.schema import UTCDateTime, account_columns, metadata
-from etl.resources.base import ListResource, as_bool, as_int, as_str, pick, register
+from etl.resources.base import (
+    ListResource,
+    ResourceResult,
+    RunContext,
+    as_bool,
+    as_int,
+    as_str,
+    pick,
+    register,
+)
+from etl.resources.removal import confirm_removed
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 DELETED_DEVICES = "Deleted Devices"
@@ -56,7 +67,7 @@ def is_system_site(item: dict[str, Any]) -> bool:
 
 @register
 class Sites(ListResource):
-    """Every site of the account, in one transaction."""
+    """Every site of the account, in one transaction; removals confirmed one by one."""
 
     name = "sites"
     path = "/v2/account/sites"
@@ -91,3 +102,14 @@ class Sites(ListResource):
             "proxy_username": pick(item, "proxySettings", "username"),
             "removed_at": None,  # seen in this sweep, so not removed (cleared if it came back)
         }
+
+    def run(self, ctx: RunContext) -> ResourceResult:
+        result = ResourceResult()
+        seen: set[str] = set()
+        with ctx.engine.begin() as conn:
+            pages = ctx.client.paginate(self.path, self.items_key)
+            self.save_pages(ctx, conn, pages, result, on_item=lambda i: seen.add(str(i["uid"])))
+            found = confirm_removed(ctx, conn, sites, seen, "/v2/site/{uid}", self.to_row)
+        result.rows_written += found.pop("changed")
+        result.details.update(found)
+        return result

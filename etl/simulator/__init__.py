@@ -12,9 +12,28 @@ from types import ModuleType
 
 def modules() -> list[ModuleType]:
     """The per-resource modules, in generation order (sites before devices, …)."""
-    from etl.simulator import account, alerts, devices, faults, ratelimit, sites
+    from etl.simulator import (
+        account,
+        activity,
+        alerts,
+        audits,
+        components,
+        devices,
+        faults,
+        filters,
+        network_interfaces,
+        ratelimit,
+        site_settings,
+        sites,
+        users,
+        variables,
+    )
 
-    return [account, sites, devices, alerts, ratelimit, faults]
+    return [
+        *(account, sites, devices, users, audits, variables, site_settings, components),
+        *(filters, network_interfaces, activity, alerts),
+        *(ratelimit, faults),
+    ]
 
 
 from etl.simulator.core import SimSettings, Simulator  # noqa: E402

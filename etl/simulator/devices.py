@@ -26,6 +26,7 @@ OSES = [
     "macOS Sonoma 14.5",
     "Ubuntu 22.04.4 LTS",
 ]
+SYSTEM_SITES = ("Deleted Devices", "OnDemand", "Managed")
 UDF_COUNT = 300
 UDF_USED = {
     1: "Contract A",
@@ -163,9 +164,7 @@ def add_device(sim: Simulator, site_uid: str | None = None) -> dict[str, Any]:
     """A new device on a customer site (for tests and the demo)."""
     with sim.lock:
         site_uid = site_uid or next(
-            u
-            for u, s in sim.sites.items()
-            if s["name"] not in ("Deleted Devices", "OnDemand", "Managed")
+            u for u, s in sim.sites.items() if s["name"] not in SYSTEM_SITES
         )
         device = make_device(sim, site_uid, len(sim.devices) + 1)
         sim.devices[device["uid"]] = device
@@ -189,12 +188,38 @@ def purge_device(sim: Simulator, uid: str) -> None:
         refresh_counts(sim)
 
 
+def restore_device(sim: Simulator, device: dict[str, Any], site_uid: str | None = None) -> None:
+    """Bring a deleted or purged device back, alive, on ``site_uid`` (default: a customer)."""
+    with sim.lock:
+        site_uid = site_uid or next(
+            u for u, s in sim.sites.items() if s["name"] not in SYSTEM_SITES
+        )
+        site = sim.sites[site_uid]
+        device.update(siteUid=site_uid, siteId=site["id"], siteName=site["name"], deleted=False)
+        sim.devices[device["uid"]] = device
+        refresh_counts(sim)
+
+
+def hidden(sim: Simulator) -> set[str]:
+    """Devices the lists skip although they exist (as when pages shift while read)."""
+    return sim.__dict__.setdefault("hidden_devices", set())  # type: ignore[no-any-return]
+
+
+def hide_device(sim: Simulator, uid: str, hide: bool = True) -> None:
+    """Leave a live device out of every device list (``GET /v2/device/{uid}`` still answers)."""
+    with sim.lock:
+        if hide:
+            hidden(sim).add(uid)
+        else:
+            hidden(sim).discard(uid)
+
+
 def register(router: Router) -> None:
     """Routes of this module."""
 
     def listed(sim: Simulator) -> list[dict[str, Any]]:
         with sim.lock:
-            items = list(sim.devices.values())
+            items = [d for d in sim.devices.values() if d["uid"] not in hidden(sim)]
         share = sim.settings.account_devices_missing
         if share:  # the live bug: the account-wide list skips some devices
             step = max(2, round(1 / share))
@@ -210,7 +235,11 @@ def register(router: Router) -> None:
         if req.params["uid"] not in sim.sites:
             return error(404, "Site not found", req.path)
         with sim.lock:
-            items = [d for d in sim.devices.values() if d["siteUid"] == req.params["uid"]]
+            items = [
+                d
+                for d in sim.devices.values()
+                if d["siteUid"] == req.params["uid"] and d["uid"] not in hidden(sim)
+            ]
         return sim.page(req, items, "devices")
 
     @router.get("/v2/device/{uid}")

@@ -98,6 +98,30 @@ def refresh_counts(sim: Simulator) -> None:
         status[key] += 1
 
 
+def remove_site(sim: Simulator, uid: str) -> dict[str, Any]:
+    """Delete a site (its devices go to "Deleted Devices"); ``GET /v2/site/{uid}`` → 404."""
+    with sim.lock:
+        deleted = sim.sites[deleted_site_uid(sim)]
+        for device in sim.devices.values():
+            if device["siteUid"] == uid:
+                device.update(
+                    siteUid=deleted["uid"],
+                    siteId=deleted["id"],
+                    siteName=deleted["name"],
+                    deleted=True,
+                )
+        site = sim.sites.pop(uid)
+        refresh_counts(sim)
+        return site
+
+
+def restore_site(sim: Simulator, site: dict[str, Any]) -> None:
+    """Bring a removed site back (without its devices)."""
+    with sim.lock:
+        sim.sites[site["uid"]] = site
+        refresh_counts(sim)
+
+
 def register(router: Router) -> None:
     """Routes of this module."""
 

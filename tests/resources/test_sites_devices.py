@@ -14,13 +14,15 @@ from etl.simulator import devices as sim_devices
 from etl.sync import run_sync
 from tests.conftest import settings_for
 
+PAIR = ["sites", "devices"]  # the other resources have their own tests (and cost requests)
+
 
 def _ms(value: object) -> datetime | None:
     return to_utc(value)
 
 
 def test_full_sync_stores_every_site_and_device(sim: Simulator, engine: Engine) -> None:
-    report = run_sync(settings_for(sim), engine=engine)
+    report = run_sync(settings_for(sim), PAIR, engine=engine)
     assert report.ok, report
     assert len(sim.sites) >= 50 and len(sim.devices) >= 2000
     with engine.connect() as conn:
@@ -74,13 +76,13 @@ def test_full_sync_stores_every_site_and_device(sim: Simulator, engine: Engine) 
 
 def test_second_sync_without_change_writes_nothing(sim: Simulator, engine: Engine) -> None:
     settings = settings_for(sim)
-    run_sync(settings, engine=engine)
+    run_sync(settings, PAIR, engine=engine)
     with engine.connect() as conn:
         before = {
             r.uid: r.synced_at for r in conn.execute(select(devices.c.uid, devices.c.synced_at))
         }
         sites_before = conn.execute(select(sites)).all()
-    report = run_sync(settings, engine=engine)
+    report = run_sync(settings, PAIR, engine=engine)
     assert report.ok
     assert sum(r.rows_written for r in report.resources) == 0
     with engine.connect() as conn:
@@ -93,7 +95,7 @@ def test_second_sync_without_change_writes_nothing(sim: Simulator, engine: Engin
 
 def test_iso_and_mixed_time_shapes_give_the_same_rows(engine: Engine) -> None:
     with Simulator(devices=300, sites=10, time_format="mixed") as sim:
-        assert run_sync(settings_for(sim), engine=engine).ok
+        assert run_sync(settings_for(sim), PAIR, engine=engine).ok
         with engine.connect() as conn:
             rows = {r.uid: r for r in conn.execute(select(devices))}
         for uid, item in sim.devices.items():
@@ -102,7 +104,7 @@ def test_iso_and_mixed_time_shapes_give_the_same_rows(engine: Engine) -> None:
 
 def test_account_list_missing_devices_is_completed_per_site(engine: Engine) -> None:
     with Simulator(devices=600, sites=12, account_devices_missing=0.3) as sim:
-        report = run_sync(settings_for(sim), engine=engine)
+        report = run_sync(settings_for(sim), PAIR, engine=engine)
         assert report.ok
         with engine.connect() as conn:
             stored = set(conn.execute(select(devices.c.uid)).scalars())
@@ -112,7 +114,7 @@ def test_account_list_missing_devices_is_completed_per_site(engine: Engine) -> N
 
 def test_new_device_is_added_on_next_sync(sim: Simulator, engine: Engine) -> None:
     settings = settings_for(sim)
-    run_sync(settings, engine=engine)
+    run_sync(settings, PAIR, engine=engine)
     new = sim_devices.add_device(sim)
     report = run_sync(settings, engine=engine, names=["devices"])
     with engine.connect() as conn:

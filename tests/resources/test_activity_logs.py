@@ -1,0 +1,102 @@
+"""Activity logs: a bounded backfill, then only what is new, across searchAfter pages."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from etl.api.timestamps import to_utc
+from etl.config import Settings
+from etl.resources.activity_logs import activity_logs
+from etl.simulator import Simulator
+from etl.simulator import activity as sim_activity
+from tests.conftest import settings_for
+from tests.resources.helpers import line, rows, small_sim, sync
+
+NAME = ["activity_logs"]
+
+
+def requested_from(sim: Simulator) -> list[datetime]:
+    """The ``from`` of each first page asked (next pages carry a searchAfter)."""
+    with sim.lock:
+        firsts = [
+            r.query["from"]
+            for r in sim.records
+            if r.endpoint == "GET /v2/activity-logs" and "searchAfter" not in r.query
+        ]
+    return [datetime.strptime(f, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) for f in firsts]
+
+
+def since(sim: Simulator, moment: datetime) -> dict[str, dict]:
+    return {e["id"]: e for e in sim_activity.activities(sim) if e["date"] >= moment.timestamp()}
+
+
+def small_pages(sim: Simulator, size: int) -> Settings:
+    settings = settings_for(sim)
+    return settings.model_copy(
+        update={"datto": settings.datto.model_copy(update={"page_size": size})}
+    )
+
+
+def test_backfill_then_only_new_entries(engine: Engine) -> None:
+    with small_sim() as sim:
+        assert sync(sim, engine, NAME).ok
+        (start,) = requested_from(sim)
+        assert abs(start - (datetime.now(UTC) - timedelta(days=90))) < timedelta(minutes=5)
+        want = since(sim, start)
+        older = len(sim_activity.activities(sim)) - len(want)
+        assert want and older  # the 120-day history reaches past the 90-day backfill
+        stored = {r.id: r for r in rows(engine, activity_logs)}
+        assert set(stored) == set(want)
+        for uid, entry in want.items():
+            row = stored[uid]
+            assert row.date == to_utc(entry["date"], unit="s") and row.date.tzinfo is not None
+            assert row.details == json.loads(entry["details"])
+            assert row.user_name == (entry["user"] or {}).get("userName")
+            assert row.site_id == (entry["site"] or {}).get("id")
+            assert row.device_id == entry["deviceId"] and row.action == entry["action"]
+
+        new = sim_activity.add_activity(sim, 7)
+        sim.reset_records()
+        report = sync(sim, engine, NAME)
+        assert report.ok
+        assert sim.count("GET /v2/activity-logs") == 1  # they fit on the first page
+        assert line(report, "activity_logs").rows_written == 7
+        assert {r.id for r in rows(engine, activity_logs)} == set(want) | {e["id"] for e in new}
+
+        sim.reset_records()
+        report = sync(sim, engine, NAME)
+        assert sim.count("GET /v2/activity-logs") == 1
+        assert line(report, "activity_logs").rows_written == 0
+
+
+def test_page_boundaries_and_late_entries_lose_nothing(engine: Engine) -> None:
+    with small_sim(drop_filters=True) as sim:  # next links forget from/size/order
+        settings = small_pages(sim, 5)
+        assert sync(sim, engine, NAME, settings).ok
+        assert sim.count("GET /v2/activity-logs", 200) > 3
+
+        at = sim.now_ms()
+        burst = sim_activity.add_activity(sim, 12, at_ms=at)  # one millisecond, three pages
+        sim.reset_records()
+        report = sync(sim, engine, NAME, settings)
+        assert report.ok
+        (start,) = requested_from(sim)
+        answered = len(since(sim, start))  # the boundary second's old entries come back too
+        assert answered > 5
+        # every page with entries, then exactly one request for the empty page past the last
+        assert sim.count("GET /v2/activity-logs") == math.ceil(answered / 5) + 1
+        assert line(report, "activity_logs").rows_written == 12
+        stored = [r.id for r in rows(engine, activity_logs)]
+        assert len(stored) == len(set(stored))
+        assert {e["id"] for e in burst} <= set(stored)
+
+        late = sim_activity.add_activity(sim, 1, at_ms=at)  # written later, same millisecond
+        report = sync(sim, engine, NAME, settings)
+        assert line(report, "activity_logs").rows_written == 1
+        assert late[0]["id"] in {r.id for r in rows(engine, activity_logs)}
+        everything = since(sim, datetime.now(UTC) - timedelta(days=90, minutes=-5))
+        assert {r.id for r in rows(engine, activity_logs)} >= set(everything)
