@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from etl.config import BudgetSettings, DatabaseSettings, DattoSettings, Settings
 from etl.db.engine import make_engine
 from etl.simulator import Simulator
+from etl.simulator import alerts as sim_alerts
 from etl.simulator import devices as sim_devices
 from etl.sync import SyncReport, run_sync
 
@@ -48,6 +49,9 @@ def run_demo(
             if show:
                 show(first, None, title="first sync (full)")
             sim_devices.add_device(sim)  # a little change for the incremental run to find
+            sim_alerts.add_alert(sim)
+            oldest_open = sim_alerts.book(sim).listed(resolved=False)[-1]
+            sim_alerts.resolve_alert(sim, oldest_open["alertUid"])  # open for weeks, resolved
             second = run_sync(settings, engine=engine)
             if show:
                 show(second, engine, title="second sync (incremental)")
