@@ -239,23 +239,25 @@ class AlertRun:
             uid: to_epoch_ms(ts) if ts else None for uid, ts in rows if uid not in self.open_seen
         }
 
+    def stored(self, upper: int | None, lower: int | None, *, upper_in: bool = True) -> int:
+        """Resolved alerts stored with a raise time from ``lower`` up to ``upper``."""
+        query = select(func.count()).select_from(alerts)
+        query = query.where(
+            alerts.c.account_uid == self.ctx.account_uid, alerts.c.resolved.is_(True)
+        )
+        if upper is not None:
+            top = to_utc(upper)
+            query = query.where(alerts.c.timestamp <= top if upper_in else alerts.c.timestamp > top)
+        if lower is not None:
+            query = query.where(alerts.c.timestamp >= to_utc(lower))
+        with self.ctx.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def stored_pages(self, gaps: list[Gap]) -> int:
         """Pages the resolved list needs for ``gaps``, from the rows stored in each range."""
         size = self.cursor.page_size or self.max_param
-        total = 0
-        with self.ctx.engine.connect() as conn:
-            for upper, lower in gaps:
-                query = select(func.count()).where(
-                    alerts.c.account_uid == self.ctx.account_uid,
-                    alerts.c.resolved.is_(True),
-                )
-                if upper is not None:
-                    query = query.where(alerts.c.timestamp <= to_utc(upper))
-                if lower is not None:
-                    query = query.where(alerts.c.timestamp >= to_utc(lower))
-                stored = conn.execute(query.select_from(alerts)).scalar_one()
-                total += -(-stored // size) + (upper is not None)  # + a seek probe
-        return total
+        # a gap below the top also costs a probe to find where it starts
+        return sum(-(-self.stored(u, lo) // size) + (u is not None) for u, lo in gaps)
 
     def plan(self, open_ones: dict[str, int | None], owed: list[Gap]) -> list[Gap]:
         """Choose how to confirm the formerly-open alerts; return the ranges to walk."""
@@ -278,17 +280,8 @@ class AlertRun:
     def seek(self, upper: int) -> Iterator[Page]:
         """Pages from the first one that starts above ``upper`` (found from stored counts)."""
         size = self.cursor.page_size or self.max_param
-        with self.ctx.engine.connect() as conn:
-            stored_above = conn.execute(
-                select(func.count())
-                .select_from(alerts)
-                .where(
-                    alerts.c.account_uid == self.ctx.account_uid,
-                    alerts.c.resolved.is_(True),
-                    alerts.c.timestamp > to_utc(upper),
-                )
-            ).scalar_one()
-        start, step = stored_above // size, 1
+        # stored rows raised after ``upper`` ≤ alerts listed before it (more may have come)
+        start, step = self.stored(upper, None, upper_in=False) // size, 1
         while True:
             it = self.pages(RESOLVED, start)
             page = next(it, None)

@@ -226,7 +226,9 @@ def shift_pages(
 def register(router: Router) -> None:
     """Routes of this module."""
 
-    def listing(sim: Simulator, req: Request, resolved: bool, where: Callable | None = None):
+    def listing(
+        sim: Simulator, req: Request, resolved: bool, where: Callable | None = None
+    ) -> Response:
         muted = req.query.get("muted")
         muted = muted.lower() if muted and muted.lower() in ("true", "false") else None
         with sim.lock:
