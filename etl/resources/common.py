@@ -112,6 +112,67 @@ def key_of(table: Table) -> list[str]:
     return [c.name for c in table.primary_key.columns]
 
 
+class Stored:
+    """The stored values of some rows of ``table``, read once, to write only what changed.
+
+    Reading a few thousand rows is far cheaper than compiling upserts for them: new rows
+    are then inserted in bulk (executemany), rows whose values differ are upserted, and
+    unchanged rows cost no statement (so ``synced_at`` still tells when a row last changed).
+    """
+
+    def __init__(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        self.conn, self.table = conn, table
+        self.key = key_of(table)
+        self.rows = {tuple(r[k] for k in self.key): r for r in rows}  # repeated: last wins
+        first = rows[0] if rows else {}
+        self.compared = [c for c in first if c not in self.key and c not in NOT_COMPARED]
+        self.values: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self.limit = param_limit(conn)
+
+    def read(self, where: Any) -> None:
+        """Load the stored rows matching ``where``."""
+        width = len(self.key)
+        query = select(*(self.table.c[c] for c in [*self.key, *self.compared])).where(where)
+        for found in self.conn.execute(query):
+            self.values[tuple(found[:width])] = tuple(found[width:])
+
+    def read_keys(self) -> None:
+        """Load the stored rows that share a key with the new rows."""
+        columns = [self.table.c[k] for k in self.key]
+        for part in chunks(list(self.rows), max(1, self.limit // len(self.key) - 1)):
+            self.read(tuple_(*columns).in_(part))
+
+    def delete_missing(self) -> int:
+        """Delete the stored rows read that the new rows lack; return how many."""
+        columns = [self.table.c[k] for k in self.key]
+        stale = [k for k in self.values if k not in self.rows]
+        removed = 0
+        for part in chunks(stale, max(1, self.limit // len(self.key) - 1)):
+            removed += self.conn.execute(
+                delete(self.table).where(tuple_(*columns).in_(part))
+            ).rowcount
+        return removed
+
+    def write(self) -> int:
+        """Insert the new rows, upsert the differing ones; return rows changed."""
+        new = [r for k, r in self.rows.items() if k not in self.values]
+        if new:
+            self.conn.execute(self.table.insert(), new)
+        differing = [
+            r
+            for k, r in self.rows.items()
+            if k in self.values and self.values[k] != tuple(r[c] for c in self.compared)
+        ]
+        return len(new) + upsert(self.conn, self.table, differing)
+
+
+def upsert_changed(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
+    """``etl.db.load.upsert`` for large batches: same outcome, only changed rows written."""
+    stored = Stored(conn, table, rows)
+    stored.read_keys()
+    return stored.write()
+
+
 def replace_sets(
     conn: Connection,
     table: Table,
@@ -121,34 +182,14 @@ def replace_sets(
 ) -> int:
     """Make the rows whose ``owner`` column is in ``owners`` exactly ``rows``.
 
-    The stored rows of those owners are read first; rows that are gone are deleted by key,
-    new ones inserted in bulk, and only rows whose values differ are upserted (unchanged
-    rows are not rewritten, so ``synced_at`` still tells when a row first appeared or last
-    changed). Same outcome as ``etl.db.load.replace_set`` per owner, in a few statements
-    for a whole batch of owners. Returns rows inserted, updated or deleted.
+    Same outcome as ``etl.db.load.replace_set`` per owner, in a few statements for a whole
+    batch of owners: stored rows that are gone are deleted, the rest written as by
+    :class:`Stored`. Returns rows inserted, updated or deleted.
     """
-    key = key_of(table)
-    by_key = {tuple(r[k] for k in key): r for r in rows}  # a repeated item: the last wins
-    compared = [c for c in (rows[0] if rows else {}) if c not in key and c not in NOT_COMPARED]
-    columns = [table.c[k] for k in key]
-    limit = param_limit(conn)
-    stored: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    for group in chunks(list(set(owners)), limit - 1):
-        query = select(*columns, *(table.c[c] for c in compared)).where(table.c[owner].in_(group))
-        for found in conn.execute(query):
-            stored[tuple(found[: len(key)])] = tuple(found[len(key) :])
-    stale = [k for k in stored if k not in by_key]
-    changed = 0
-    for part in chunks(stale, max(1, limit // len(key) - 1)):
-        changed += conn.execute(delete(table).where(tuple_(*columns).in_(part))).rowcount
-    new = [r for k, r in by_key.items() if k not in stored]
-    if new:  # executemany: far cheaper than an upsert for rows known to be absent
-        conn.execute(table.insert(), new)
-        changed += len(new)
-    differing = [
-        r for k, r in by_key.items() if k in stored and stored[k] != tuple(r[c] for c in compared)
-    ]
-    return changed + upsert(conn, table, differing)
+    stored = Stored(conn, table, rows)
+    for group in chunks(list(set(owners)), stored.limit - 1):
+        stored.read(table.c[owner].in_(group))
+    return stored.delete_missing() + stored.write()
 
 
 def numbered(items: Any, owner: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
