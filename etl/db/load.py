@@ -1,24 +1,32 @@
-"""Batched upserts (``INSERT … ON CONFLICT DO UPDATE``) for SQLite and PostgreSQL.
+"""Writing rows: upserts that touch only what changed, and replace-a-set for child rows.
 
-A row is only rewritten when one of its values differs from the stored one, so loading the
-same data twice changes nothing, not even ``synced_at`` (it tells when a row last changed).
-Batches stay under each dialect's bind-parameter limit.
+Reading the stored values of a batch once is far cheaper than letting the database compare
+every column in an ``ON CONFLICT … WHERE`` for every row, so :func:`upsert` reads the stored
+rows by key, inserts the new ones in bulk (executemany), and upserts only the rows whose
+values differ. A row whose values are unchanged is not written at all, so loading the same
+data twice changes nothing, not even ``synced_at`` (it tells when a row last changed).
+
+Two writers racing on a new key cannot fail the load: the bulk insert runs in a savepoint
+and falls back to ``INSERT … ON CONFLICT DO UPDATE`` for the batch. Batches stay under each
+dialect's bind-parameter limit.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, and_, delete, or_, tuple_
+from sqlalchemy import Connection, Table, delete, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 # PostgreSQL's protocol allows 65,535 parameters per statement; SQLite allows 32,766 since
 # 3.32 and 999 before.
 _PG_LIMIT = 65_535
 _SQLITE_LIMIT = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 NOT_COMPARED = frozenset({"synced_at"})
+T = TypeVar("T")
 
 
 def param_limit(conn: Connection) -> int:
@@ -26,65 +34,131 @@ def param_limit(conn: Connection) -> int:
     return _PG_LIMIT if conn.dialect.name == "postgresql" else _SQLITE_LIMIT
 
 
-def _dedupe(rows: Sequence[dict[str, Any]], key: Sequence[str]) -> list[dict[str, Any]]:
-    # One INSERT may not touch a row twice (PostgreSQL refuses); pages that shift can repeat
-    # an item, and the later copy is the newer one.
-    by_key: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:
-        by_key[tuple(row[k] for k in key)] = row
-    return list(by_key.values())
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size``."""
+    for start in range(0, len(items), max(1, size)):
+        yield items[start : start + size]
+
+
+def key_of(table: Table) -> list[str]:
+    """Primary-key column names of ``table``."""
+    return [c.name for c in table.primary_key.columns]
+
+
+def _conflict_upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
+    """``INSERT … ON CONFLICT DO UPDATE … WHERE something differs``, executemany."""
+    if not rows:
+        return 0
+    key = key_of(table)
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table)
+    updates = [c for c in rows[0] if c not in key]
+    if updates:
+        compared = [c for c in updates if c not in NOT_COMPARED]
+        differs = or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in compared))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=key, set_={c: stmt.excluded[c] for c in updates}, where=differs
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=key)
+    # RETURNING yields exactly the rows inserted or updated (the WHERE skips the others);
+    # DBAPI rowcounts are not reliable for this on every driver.
+    return len(conn.execute(stmt.returning(table.c[key[0]]), list(rows)).all())
+
+
+class Stored:
+    """The stored values of some rows of ``table``, read once, to write only what changed."""
+
+    def __init__(self, conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
+        self.conn, self.table = conn, table
+        self.key = key_of(table)
+        # Pages that shift can repeat an item; the later copy is the newer one.
+        self.rows = {tuple(r[k] for k in self.key): r for r in rows}
+        first = next(iter(self.rows.values()), {})
+        self.compared = [c for c in first if c not in self.key and c not in NOT_COMPARED]
+        self.values: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self.limit = param_limit(conn)
+
+    def _keys_per_statement(self) -> int:
+        # PostgreSQL plans a row-value IN list as nested ORs and runs out of stack past a few
+        # thousand; a one-column IN list has no such limit below the parameter cap.
+        width = len(self.key)
+        return max(1, min(self.limit // width - 1, 1000 if width > 1 else 20_000))
+
+    def _key_in(self, keys: Sequence[tuple[Any, ...]]) -> Any:
+        if len(self.key) == 1:
+            return self.table.c[self.key[0]].in_([k[0] for k in keys])
+        return tuple_(*(self.table.c[k] for k in self.key)).in_(keys)
+
+    def read(self, where: Any) -> None:
+        """Load the stored rows matching ``where``."""
+        width = len(self.key)
+        query = select(*(self.table.c[c] for c in [*self.key, *self.compared])).where(where)
+        for found in self.conn.execute(query):
+            self.values[tuple(found[:width])] = tuple(found[width:])
+
+    def read_keys(self) -> None:
+        """Load the stored rows that share a key with the new rows."""
+        for part in chunks(list(self.rows), self._keys_per_statement()):
+            self.read(self._key_in(part))
+
+    def delete_missing(self) -> int:
+        """Delete the stored rows read that the new rows lack; return how many."""
+        stale = [k for k in self.values if k not in self.rows]
+        removed = 0
+        for part in chunks(stale, self._keys_per_statement()):
+            removed += self.conn.execute(delete(self.table).where(self._key_in(part))).rowcount
+        return removed
+
+    def write(self) -> int:
+        """Insert the new rows, upsert the differing ones; return rows changed."""
+        new = [r for k, r in self.rows.items() if k not in self.values]
+        differing = [
+            r
+            for k, r in self.rows.items()
+            if k in self.values and self.values[k] != tuple(r[c] for c in self.compared)
+        ]
+        changed = 0
+        if new:
+            try:
+                with self.conn.begin_nested():
+                    self.conn.execute(self.table.insert(), new)
+                changed += len(new)
+            except IntegrityError:  # another writer added some of these keys meanwhile
+                changed += _conflict_upsert(self.conn, self.table, new)
+        return changed + _conflict_upsert(self.conn, self.table, differing)
 
 
 def upsert(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
     """Insert or update ``rows`` by primary key; return how many rows changed."""
-    rows = list(rows)
-    if not rows:
+    stored = Stored(conn, table, rows)
+    if not stored.rows:
         return 0
-    key = [c.name for c in table.primary_key.columns]
-    rows = _dedupe(rows, key)
-    columns = list(rows[0])
-    batch = max(1, param_limit(conn) // len(columns) - 1)
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    changed = 0
-    for start in range(0, len(rows), batch):
-        stmt = insert(table).values(rows[start : start + batch])
-        updates = [c for c in columns if c not in key]
-        if not updates:
-            stmt = stmt.on_conflict_do_nothing(index_elements=key)
-        else:
-            differs = or_(
-                *(
-                    table.c[c].is_distinct_from(stmt.excluded[c])
-                    for c in updates
-                    if c not in NOT_COMPARED
-                )
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=key, set_={c: stmt.excluded[c] for c in updates}, where=differs
-            )
-        # RETURNING counts exactly the rows inserted or updated (rows skipped by the WHERE
-        # are not returned); DBAPI rowcounts are not reliable for this on every driver.
-        changed += len(conn.execute(stmt.returning(table.c[key[0]])).all())
-    return changed
+    stored.read_keys()
+    return stored.write()
+
+
+def replace_sets(
+    conn: Connection,
+    table: Table,
+    owner: str,
+    owners: Iterable[Any],
+    rows: Iterable[dict[str, Any]],
+) -> int:
+    """Make the rows whose ``owner`` column is in ``owners`` exactly ``rows``.
+
+    Stored rows of those owners that are gone are deleted, the rest written as by
+    :func:`upsert`. Returns rows inserted, updated or deleted.
+    """
+    stored = Stored(conn, table, rows)
+    for group in chunks(list(set(owners)), stored.limit - 1):
+        stored.read(table.c[owner].in_(group))
+    return stored.delete_missing() + stored.write()
 
 
 def replace_set(
-    conn: Connection,
-    table: Table,
-    owner: dict[str, Any],
-    rows: Iterable[dict[str, Any]],
+    conn: Connection, table: Table, owner: dict[str, Any], rows: Iterable[dict[str, Any]]
 ) -> int:
-    """Make the rows owned by ``owner`` (e.g. ``{"device_uid": u}``) exactly ``rows``.
-
-    Rows of the set that are gone are deleted; the rest is upserted. Returns rows changed.
-    """
-    rows = list(rows)
-    key = [c.name for c in table.primary_key.columns]
-    owned = and_(*(table.c[k] == v for k, v in owner.items()))
-    rest = [k for k in key if k not in owner]
-    stmt = delete(table).where(owned)
-    if rows:
-        keep = {tuple(r[k] for k in rest) for r in rows}
-        stmt = stmt.where(tuple_(*(table.c[k] for k in rest)).not_in(list(keep)))
-    removed = conn.execute(stmt).rowcount
-    return max(removed, 0) + upsert(conn, table, rows)
+    """Make the rows owned by ``owner`` (one column: ``{"device_uid": u}``) exactly ``rows``."""
+    ((column, value),) = owner.items()
+    return replace_sets(conn, table, column, [value], rows)

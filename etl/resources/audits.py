@@ -15,11 +15,10 @@ from typing import Any, ClassVar
 from sqlalchemy import BigInteger, Column, Connection, Integer, String, Table, Text
 
 from etl.api.timestamps import to_utc
-from etl.db.load import upsert
+from etl.db.load import replace_sets, upsert
 from etl.db.schema import JSONDoc, UTCDateTime, account_columns, metadata
 from etl.resources.audit_children import CHILDREN, child_rows
 from etl.resources.base import RunContext, as_int, pick, register
-from etl.resources.common import replace_sets
 from etl.resources.patterns import Due, PerDeviceResource
 
 AUDITED_CLASSES = ("device", "esxihost", "printer")

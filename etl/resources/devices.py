@@ -32,6 +32,7 @@ from sqlalchemy import (
 
 from etl.api.client import Page
 from etl.api.timestamps import to_date, to_utc
+from etl.db.load import upsert
 from etl.db.schema import JSONDoc, UTCDateTime, account_columns, metadata
 from etl.resources.base import (
     ListResource,
@@ -42,7 +43,6 @@ from etl.resources.base import (
     pick,
     register,
 )
-from etl.resources.common import upsert_changed
 from etl.resources.removal import confirm_removed
 from etl.resources.sites import sites
 
@@ -195,7 +195,7 @@ class Devices(ListResource):
                     for r in rows:
                         seen.add(r["uid"])
                         per_site[str(r["site_uid"])] += 1
-                    result.rows_written += upsert_changed(conn, devices, ctx.stamp(rows))
+                    result.rows_written += upsert(conn, devices, ctx.stamp(rows))
                     result.rows_seen += len(rows)
                     result.pages += 1
                     ctx.progress.advance(self.name, 1)

@@ -16,11 +16,11 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Table, select
 
-from etl.db.load import upsert
+from etl.db.load import chunks, key_of, replace_sets, upsert
 from etl.db.state import iso, load_cursor, save_cursor
 from etl.errors import APIError, BadRequestError, NotFoundError
 from etl.resources.base import Resource, ResourceResult, RunContext
-from etl.resources.common import BATCH, Misses, chunks, fetch_lists, key_of, replace_sets
+from etl.resources.common import BATCH, Misses, fetch_lists
 from etl.resources.devices import devices
 from etl.resources.sites import sites
 

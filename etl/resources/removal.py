@@ -16,11 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select, update
 
-from etl.db.load import upsert
+from etl.db.load import chunks, upsert
 from etl.db.schema import utcnow
 from etl.errors import NotFoundError
 from etl.resources.base import RunContext
-from etl.resources.common import chunks
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,9 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Column, Connection, Integer, String, Table, Text
 
-from etl.db.load import upsert
+from etl.db.load import replace_sets, upsert
 from etl.db.schema import UTCDateTime, account_columns, metadata
 from etl.resources.base import RunContext, as_str, register
-from etl.resources.common import replace_sets
 from etl.resources.patterns import Due, PerDeviceResource
 
 device_software = Table(
