@@ -38,7 +38,7 @@ from apscheduler.events import (
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from etl.api.budget import SystemClock
 from etl.api.client import DattoClient
@@ -47,7 +47,7 @@ from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.db.migrate import upgrade
 from etl.db.schema import utcnow
-from etl.db.state import sync_runs
+from etl.db.state import ABANDONED, close_running
 from etl.errors import CredentialsError, StopRequested
 from etl.lock import account_lock
 from etl.resources import REGISTRY
@@ -58,19 +58,6 @@ from etl.sync import fetch_account_uid, resolve_order, run_resource
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 8.0  # after a signal, how long running jobs get to reach a checkpoint
-ABANDONED = "abandoned: the process running it ended (killed or crashed) before it finished"
-
-
-def close_running(engine: Engine, account_uid: str, status: str, error: str) -> int:
-    """Close every ``running`` row of the account (their process is gone or giving up)."""
-    now = utcnow()
-    with engine.begin() as conn:
-        result = conn.execute(
-            update(sync_runs)
-            .where(sync_runs.c.account_uid == account_uid, sync_runs.c.status == "running")
-            .values(status=status, error=error, finished_at=now, synced_at=now)
-        )
-    return int(result.rowcount or 0)
 
 
 class DependencyGate:

@@ -20,7 +20,7 @@ from etl.api.client import DattoClient
 from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.db.migrate import upgrade
-from etl.db.state import finish_run, start_run
+from etl.db.state import ABANDONED, close_running, finish_run, start_run
 from etl.errors import (
     ConfigError,
     CredentialsError,
@@ -194,6 +194,8 @@ def run_sync(
         upgrade(engine)
         first = client.scoped()
         account_uid = fetch_account_uid(first)
+        # We hold the account's run lock: a row still 'running' belongs to a dead process.
+        close_running(engine, account_uid, "failed", ABANDONED)
         report = SyncReport(account_uid=account_uid, requests=first.counter.count)
         ctx = RunContext(
             client=client,

@@ -118,3 +118,18 @@ def save_cursor(conn: Connection, account_uid: str, resource: str, cursor: dict[
 def iso(moment: datetime | None) -> str | None:
     """Datetime → ISO string for JSON cursors."""
     return moment.isoformat() if moment else None
+
+
+ABANDONED = "abandoned: the process running it ended (killed or crashed) before it finished"
+
+
+def close_running(engine: Engine, account_uid: str, status: str, error: str) -> int:
+    """Close every ``running`` row of the account (their process is gone or giving up)."""
+    now = utcnow()
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(sync_runs)
+            .where(sync_runs.c.account_uid == account_uid, sync_runs.c.status == "running")
+            .values(status=status, error=error, finished_at=now, synced_at=now)
+        )
+    return int(result.rowcount or 0)
