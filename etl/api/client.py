@@ -19,11 +19,10 @@ import itertools
 import json
 import logging
 import random
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -33,6 +32,7 @@ from etl.api.auth import DattoAuth, same_origin
 from etl.api.budget import Clock, RateBudget, SystemClock
 from etl.api.calibrate import maybe_calibrate
 from etl.api.memory import AccountMemory, budget_for, remember_window
+from etl.api.transport import BudgetTransport, RequestCounter, request_scope
 from etl.config import BudgetSettings, DattoSettings
 from etl.errors import (
     APIError,
@@ -54,45 +54,6 @@ log = logging.getLogger(__name__)
 MAX_PAGES = 100_000  # a walk longer than this is a loop, not an account
 CALIBRATION_LANE = "calibrate"
 MAX_429_PER_REQUEST = 3  # a request limited this often fails its resource (others go on)
-
-
-@dataclass
-class RequestCounter:
-    """Requests sent on behalf of one resource run (thread-safe)."""
-
-    count: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, n: int = 1) -> None:
-        with self._lock:
-            self.count += n
-
-
-_current_counter: contextvars.ContextVar[RequestCounter | None] = contextvars.ContextVar(
-    "datto_request_counter", default=None
-)
-_current_priority: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "datto_request_priority", default="normal"
-)
-
-
-class BudgetTransport(httpx.BaseTransport):
-    """Spend a budget slot for every request sent, and count it for the current resource."""
-
-    def __init__(self, inner: httpx.BaseTransport, budget: RateBudget) -> None:
-        self.inner = inner
-        self.budget = budget
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        lane = _current_priority.get()
-        with self.budget.slot(lane):
-            counter = _current_counter.get()
-            if counter is not None:
-                counter.add()
-            return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 @dataclass
@@ -201,10 +162,10 @@ class DattoClient:
     def _send_once(
         self, url: httpx.URL, params: dict[str, Any] | None, *, calibrating: bool = False
     ) -> Any:
-        token = _current_counter.set(self.counter)
-        lane = _current_priority.set(CALIBRATION_LANE if calibrating else self.priority)
+        scope = request_scope(self.counter, CALIBRATION_LANE if calibrating else self.priority)
         try:
-            response = self.http.get(url, params=params)
+            with scope:
+                response = self.http.get(url, params=params)
         except httpx.TimeoutException as exc:
             raise TransportError(f"timeout on {url.path}", url=str(url)) from exc
         except httpx.TransportError as exc:
@@ -219,9 +180,6 @@ class DattoClient:
             if exc.status == 403:
                 raise self._blocked() from None
             raise
-        finally:
-            _current_counter.reset(token)
-            _current_priority.reset(lane)
         return self._decode(response)
 
     def _decode(self, response: httpx.Response) -> Any:

@@ -1,0 +1,70 @@
+"""The transport under the client: one budget slot per request sent, counted per resource.
+
+:class:`BudgetTransport` wraps httpx's transport, so every request (the token call and the
+auth flow's retry after a 401 included) spends a slot of the rate budget in the lane of the
+resource that sent it, and counts in that resource's :class:`RequestCounter`. Who sent it is
+carried by context variables that :func:`request_scope` sets around one client call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+
+from etl.api.budget import RateBudget
+
+
+@dataclass
+class RequestCounter:
+    """Requests sent on behalf of one resource run (thread-safe)."""
+
+    count: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, n: int = 1) -> None:
+        with self._lock:
+            self.count += n
+
+
+_counter: contextvars.ContextVar[RequestCounter | None] = contextvars.ContextVar(
+    "datto_request_counter", default=None
+)
+_lane: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "datto_request_priority", default="normal"
+)
+
+
+class BudgetTransport(httpx.BaseTransport):
+    """Spend a budget slot for every request sent, and count it for the current resource."""
+
+    def __init__(self, inner: httpx.BaseTransport, budget: RateBudget) -> None:
+        self.inner = inner
+        self.budget = budget
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        lane = _lane.get()
+        with self.budget.slot(lane):
+            counter = _counter.get()
+            if counter is not None:
+                counter.add()
+            return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@contextlib.contextmanager
+def request_scope(counter: RequestCounter, lane: str) -> Iterator[None]:
+    """Count the requests sent inside the block in ``counter``, in budget lane ``lane``."""
+    counter_token = _counter.set(counter)
+    lane_token = _lane.set(lane)
+    try:
+        yield
+    finally:
+        _counter.reset(counter_token)
+        _lane.reset(lane_token)
