@@ -30,6 +30,7 @@ from etl.errors import (
     StopRequested,
 )
 from etl.lock import with_account_lock
+from etl.log import redact
 from etl.resources import REGISTRY
 from etl.resources.base import NoProgress, Progress, ResourceResult, RunContext
 
@@ -127,6 +128,7 @@ def run_resource(
         ctx.progress.finish(name)
     # a stopped or failed run may hand over what it did until then (pages read, details…)
     result = getattr(failure, "result", None) or result
+    error = redact(error) if error else None  # it goes to sync_runs and the log
     report = ResourceReport(
         resource=name,
         status=status,
