@@ -62,18 +62,22 @@ def _requests_since(conn: Connection, account_uid: str, since: datetime) -> int:
     return int(total)
 
 
-def _failures_in_a_row(conn: Connection, account_uid: str, name: str, after_id: int) -> int:
-    """Failed runs since the last ok one (stopped and running ones neither count nor reset)."""
-    return int(
-        conn.execute(
-            select(func.count()).where(
-                sync_runs.c.account_uid == account_uid,
-                sync_runs.c.resource == name,
-                sync_runs.c.status == "failed",
-                sync_runs.c.id > after_id,
-            )
-        ).scalar_one()
+def _failures_in_a_row(
+    conn: Connection, account_uid: str, name: str, after_id: int
+) -> tuple[int, str | None]:
+    """Failed runs since the last ok one (stopped and running ones neither count nor reset),
+    and the error of the latest of them."""
+    failed = (
+        sync_runs.c.account_uid == account_uid,
+        sync_runs.c.resource == name,
+        sync_runs.c.status == "failed",
+        sync_runs.c.id > after_id,
     )
+    count = int(conn.execute(select(func.count()).where(*failed)).scalar_one())
+    last = conn.execute(
+        select(sync_runs.c.error).where(*failed).order_by(sync_runs.c.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return count, last
 
 
 def _resource(
@@ -85,17 +89,16 @@ def _resource(
     now: datetime,
 ) -> dict[str, Any]:
     latest = ok = None
-    failures, cursor = 0, None
+    failures, last_error, cursor = 0, None, None
     if conn is not None and account_uid:
         latest, ok = latest_runs(conn, account_uid, name)
-        failures = _failures_in_a_row(conn, account_uid, name, ok.id if ok else 0)
+        failures, last_error = _failures_in_a_row(conn, account_uid, name, ok.id if ok else 0)
         cursor = load_cursor(conn, account_uid, name)
     stale_after = settings.schedule.stale_after * cadence.period(now)
     next_run = cadence.next_after(latest.started_at) if latest is not None else now
     problems: list[str] = []
     if failures >= settings.schedule.max_failures:
-        last_error = latest.error if latest is not None and latest.error else "see the log"
-        problems.append(f"failed {failures} times in a row (last: {last_error})")
+        problems.append(f"failed {failures} times in a row (last: {last_error or 'see the log'})")
     if ok is None:
         problems.append("never synced successfully")
     else:
