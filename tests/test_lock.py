@@ -85,9 +85,8 @@ def test_reentrant_within_a_process() -> None:
         pass
 
 
-def test_postgresql_lock_spans_state_dirs(db_url: str, tmp_path: Path) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("the advisory lock is PostgreSQL's")
+def test_postgresql_lock_spans_state_dirs(pg_server_url: str, tmp_path: Path) -> None:
+    db_url = pg_server_url  # the advisory lock is PostgreSQL's: no SQLite variant
     proc = hold_elsewhere(db_url, tmp_path / "machine-a")  # as if on another machine
     try:
         other = account(db_url, tmp_path / "machine-b")
