@@ -25,27 +25,20 @@ from etl.resources import REGISTRY
 NIGHTLY = "15 3 * * *"  # 03:15 local: quiet hours, and a time every DST change keeps
 DEFAULT_CADENCES: dict[str, str] = {
     "alerts": "every 5m",
-    "open_alerts": "every 5m",
     "activity_logs": "every 10m",
     "devices": "every 15m",
-    "resolved_alerts": "every 1h",
-    "alerts_resolved": "every 1h",
-    "audits": NIGHTLY,
     "device_audits": NIGHTLY,
-    "software": NIGHTLY,
     "device_software": NIGHTLY,
 }
 FALLBACK_CADENCE = "every 1h"  # reference data (sites, users, variables, filters, ...)
-PRIORITIES: dict[str, str] = {
-    "alerts": "high",
-    "open_alerts": "high",
-    "resolved_alerts": "low",
-    "alerts_resolved": "low",
-    "audits": "low",
-    "device_audits": "low",
-    "software": "low",
-    "device_software": "low",
-}
+PRIORITIES: dict[str, str] = {"alerts": "high", "device_audits": "low", "device_software": "low"}
+
+
+def lane(name: str) -> str:
+    """The budget lane of resource ``name`` (``normal`` unless :data:`PRIORITIES` says)."""
+    return PRIORITIES.get(name, "normal")
+
+
 _UNITS = {
     **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
     **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),

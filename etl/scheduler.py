@@ -42,7 +42,7 @@ from sqlalchemy import Engine
 
 from etl.api.budget import SystemClock
 from etl.api.client import DattoClient
-from etl.cadence import PRIORITIES, schedule
+from etl.cadence import lane, schedule
 from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.db.migrate import upgrade
@@ -230,7 +230,7 @@ class Daemon:
         now = utcnow()
         with self.engine.connect() as conn:
             for position, name in enumerate(self.order):
-                cadence, lane = self.cadences[name], PRIORITIES.get(name, "normal")
+                cadence, priority = self.cadences[name], lane(name)
                 latest, _ = latest_runs(conn, account_uid, name)
                 due = now  # never run, or the last run did not end ok: run at once
                 if latest is not None and latest.status == "ok":
@@ -240,7 +240,7 @@ class Daemon:
                 self.scheduler.add_job(
                     self._job,
                     cadence.trigger(due),
-                    args=(ctx, name, client.scoped(priority=lane)),
+                    args=(ctx, name, client.scoped(priority=priority)),
                     id=name,
                     name=name,
                     next_run_time=due,  # explicit: a start a moment ago must not skip a turn
@@ -249,7 +249,7 @@ class Daemon:
                     "scheduled %s %s",
                     name,
                     cadence.text,
-                    extra={"fields": {"resource": name, "cadence": cadence.text, "lane": lane}},
+                    extra={"fields": {"resource": name, "cadence": cadence.text, "lane": priority}},
                 )
         self.scheduler.start()
         log.info("scheduler running for account %s (%d jobs)", account_uid, len(self.order))

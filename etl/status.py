@@ -20,7 +20,7 @@ from rich.table import Table as RichTable
 from sqlalchemy import Connection, Engine, Row, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from etl.cadence import PRIORITIES, Cadence, schedule
+from etl.cadence import Cadence, lane, schedule
 from etl.config import Settings
 from etl.db.schema import utcnow
 from etl.db.state import load_cursor, sync_runs, sync_state
@@ -110,7 +110,7 @@ def _resource(
     return {
         "resource": name,
         "cadence": cadence.text,
-        "priority": PRIORITIES.get(name, "normal"),
+        "priority": lane(name),
         "last_run": None
         if latest is None
         else {
