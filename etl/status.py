@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from etl.cadence import Cadence, lane, schedule
 from etl.config import Settings
 from etl.db.schema import utcnow
-from etl.db.state import load_cursor, sync_runs, sync_state
+from etl.db.state import iso, load_cursor, sync_runs, sync_state
 from etl.errors import DatabaseError
 from etl.sync import resolve_order
 
@@ -41,10 +41,6 @@ def latest_runs(conn: Connection, account_uid: str, resource: str) -> tuple[Row[
     if latest is not None and ok is None:
         ok = conn.execute(base.where(sync_runs.c.status == "ok")).first()
     return latest, ok
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 def _accounts(conn: Connection) -> list[str]:
@@ -114,8 +110,8 @@ def _resource(
         "last_run": None
         if latest is None
         else {
-            "started_at": _iso(latest.started_at),
-            "finished_at": _iso(latest.finished_at),
+            "started_at": iso(latest.started_at),
+            "finished_at": iso(latest.finished_at),
             "seconds": latest.duration_seconds,
             "rows_written": latest.rows_written,
             "rows_seen": latest.rows_seen,
@@ -123,8 +119,8 @@ def _resource(
             "status": latest.status,
             "error": latest.error,
         },
-        "last_ok_at": _iso(ok.finished_at or ok.started_at) if ok is not None else None,
-        "next_run": _iso(next_run),
+        "last_ok_at": iso(ok.finished_at or ok.started_at) if ok is not None else None,
+        "next_run": iso(next_run),
         "overdue": next_run < now,
         "cursor": cursor,
         "failures_in_a_row": failures,
@@ -170,7 +166,7 @@ def collect_status(
             f"cannot read the database: {str(exc).splitlines()[0]} (check DATTO_ETL_DATABASE_URL)"
         ) from None
     healthy = all(r["healthy"] for a in accounts for r in a["resources"])
-    return {"generated_at": _iso(now), "ok": healthy, "accounts": accounts}
+    return {"generated_at": iso(now), "ok": healthy, "accounts": accounts}
 
 
 def _span(seconds: float) -> str:
