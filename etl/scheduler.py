@@ -50,10 +50,9 @@ from etl.db.schema import utcnow
 from etl.db.state import ABANDONED, close_running
 from etl.errors import CredentialsError, StopRequested
 from etl.lock import account_lock
-from etl.resources import REGISTRY
 from etl.resources.base import RunContext
 from etl.status import latest_runs
-from etl.sync import fetch_account_uid, resolve_order, run_resource
+from etl.sync import dependencies, fetch_account_uid, resolve_order, run_resource
 
 log = logging.getLogger(__name__)
 
@@ -182,9 +181,7 @@ class Daemon:
         self.hurry = threading.Event()
         self.hard_exit = hard_exit
         self.engine = engine or make_engine(settings.database.url)
-        self.gate = DependencyGate(
-            {n: [d for d in REGISTRY[n].depends_on if d in self.order] for n in self.order}
-        )
+        self.gate = DependencyGate(dependencies(self.order))
         self.owed: set[str] = set()
         self.fatal: BaseException | None = None
         self.scheduler: BackgroundScheduler | None = None

@@ -26,12 +26,12 @@ from etl.errors import (
     CredentialsError,
     DattoETLError,
     IPBlockedError,
-    MalformedResponseError,
     StopRequested,
 )
 from etl.lock import with_account_lock
 from etl.log import redact
 from etl.resources import REGISTRY
+from etl.resources.account import fetch_account
 from etl.resources.base import NoProgress, Progress, ResourceResult, RunContext
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,11 @@ class SyncReport:
         return any(r.status == "stopped" for r in self.resources)
 
 
+def dependencies(names: list[str]) -> dict[str, list[str]]:
+    """What each of ``names`` depends on, among ``names`` only."""
+    return {n: [d for d in REGISTRY[n].depends_on if d in names] for n in names}
+
+
 def resolve_order(names: list[str] | None) -> list[str]:
     """Requested resources (all when empty) in dependency order; unknown names → ConfigError."""
     wanted = list(names or REGISTRY)
@@ -81,20 +86,15 @@ def resolve_order(names: list[str] | None) -> list[str]:
         raise ConfigError(
             [f"resource {n!r}: unknown; choose from {', '.join(sorted(REGISTRY))}" for n in unknown]
         )
-    graph = {n: [d for d in REGISTRY[n].depends_on if d in wanted] for n in wanted}
     try:
-        return list(TopologicalSorter(graph).static_order())
+        return list(TopologicalSorter(dependencies(wanted)).static_order())
     except CycleError as exc:  # a programming error, but say it plainly
         raise ConfigError([f"resources depend on each other in a cycle: {exc.args[1]}"]) from None
 
 
 def fetch_account_uid(client: DattoClient) -> str:
     """The uid of the account the credentials belong to (``GET /v2/account``)."""
-    body = client.get("/v2/account")
-    uid = body.get("uid") if isinstance(body, dict) else None
-    if not uid:
-        raise MalformedResponseError("/v2/account answered without an account uid")
-    return str(uid)
+    return str(fetch_account(client)["uid"])
 
 
 def run_resource(
