@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, Column, Integer, String, Table, Text
 
+from etl.api.client import DattoClient
 from etl.db.load import upsert
 from etl.db.schema import account_columns, metadata
 from etl.errors import MalformedResponseError
@@ -52,6 +53,14 @@ def to_row(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def fetch_account(client: DattoClient) -> dict[str, Any]:
+    """``GET /v2/account``, checked to name an account (the sync learns its uid from it)."""
+    body = client.get("/v2/account")
+    if not isinstance(body, dict) or not body.get("uid"):
+        raise MalformedResponseError("/v2/account answered without an account uid")
+    return body
+
+
 @register
 class Account(Resource):
     """One request, one row."""
@@ -60,9 +69,7 @@ class Account(Resource):
     tables: ClassVar = (account,)
 
     def run(self, ctx: RunContext) -> ResourceResult:
-        body = ctx.client.get("/v2/account")
-        if not isinstance(body, dict) or not body.get("uid"):
-            raise MalformedResponseError("/v2/account answered without an account uid")
+        body = fetch_account(ctx.client)
         with ctx.engine.begin() as conn:
             written = upsert(conn, account, ctx.stamp([to_row(body)]))
         return ResourceResult(rows_written=written, rows_seen=1, pages=1)
