@@ -125,15 +125,20 @@ class ListResource(Resource):
         pages: Iterable[Page],
         result: ResourceResult,
         on_item: Callable[[dict[str, Any]], None] | None = None,
+        to_row: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
-        """Upsert every page into :attr:`table`, counting into ``result``."""
+        """Upsert every page into :attr:`table`, counting into ``result``.
+
+        ``on_item`` sees each item first; ``to_row`` replaces :meth:`to_row` for this run.
+        """
+        mapping = to_row or self.to_row
         for page in pages:
             ctx.checkpoint()
             rows = []
             for item in page.items:
                 if on_item:
                     on_item(item)
-                rows.append(self.to_row(item))
+                rows.append(mapping(item))
             result.rows_written += upsert(conn, self.table, ctx.stamp(rows))
             result.rows_seen += len(rows)
             result.pages += 1

@@ -32,7 +32,6 @@ from sqlalchemy import (
 
 from etl.api.client import Page
 from etl.api.timestamps import to_date, to_utc
-from etl.db.load import upsert
 from etl.db.schema import JSONDoc, UTCDateTime, account_columns, metadata
 from etl.resources.base import (
     ListResource,
@@ -188,17 +187,12 @@ class Devices(ListResource):
                     out["removed_at"] = removed.get(out["uid"]) or ctx.started_at
                 return out
 
+            def count(item: dict[str, Any]) -> None:
+                seen.add(str(item["uid"]))
+                per_site[str(item.get("siteUid"))] += 1
+
             def save(pages: Iterable[Page]) -> None:
-                for page in pages:
-                    ctx.checkpoint()
-                    rows = [row(item) for item in page.items]
-                    for r in rows:
-                        seen.add(r["uid"])
-                        per_site[str(r["site_uid"])] += 1
-                    result.rows_written += upsert(conn, devices, ctx.stamp(rows))
-                    result.rows_seen += len(rows)
-                    result.pages += 1
-                    ctx.progress.advance(self.name, 1)
+                self.save_pages(ctx, conn, pages, result, on_item=count, to_row=row)
 
             save(ctx.client.paginate(self.path, self.items_key))
             expected = conn.execute(
