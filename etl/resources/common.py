@@ -2,6 +2,7 @@
 
 * :func:`fetch_lists` reads many paged lists at once (one per site or device) through
   ``client.get_many``, so the fan-out stays bounded and under the one rate budget.
+* :func:`fetch_answers` is the same for one document per owner, or a list.
 * :class:`Misses` counts owners whose fetch failed for a passing reason and fails the run
   at its end, after the rest was saved.
 """
@@ -65,6 +66,16 @@ def fetch_lists(
             else:
                 yield path, gathered.pop(path)
         pending = following
+
+
+def fetch_answers(
+    client: DattoClient, paths: Sequence[str], items_key: str | None
+) -> Iterator[tuple[str, Any]]:
+    """``(path, answer or APIError)`` per path: one document each (``items_key`` None) or
+    the whole paged list under ``items_key`` (:func:`fetch_lists`)."""
+    if items_key is None:
+        return client.get_many(paths)
+    return fetch_lists(client, paths, items_key)
 
 
 class Misses:

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Table, select
@@ -20,7 +19,7 @@ from etl.db.load import chunks, key_of, replace_sets, upsert
 from etl.db.state import iso, load_cursor, save_cursor
 from etl.errors import APIError, BadRequestError, NotFoundError
 from etl.resources.base import Resource, ResourceResult, RunContext
-from etl.resources.common import BATCH, Misses, fetch_lists
+from etl.resources.common import BATCH, Misses, fetch_answers
 from etl.resources.devices import devices
 from etl.resources.sites import sites
 
@@ -112,12 +111,6 @@ class PerSiteResource(Resource):
         """One site's answer (its items, or its document) → rows per table."""
         raise NotImplementedError
 
-    def fetch(self, ctx: RunContext, paths: Sequence[str]) -> Iterator[tuple[str, Any]]:
-        """``(path, answer or APIError)`` for each path."""
-        if self.items_key is None:
-            return ctx.client.get_many(paths)
-        return fetch_lists(ctx.client, paths, self.items_key)
-
     def run(self, ctx: RunContext) -> ResourceResult:
         result = ResourceResult()
         with ctx.engine.connect() as conn:
@@ -129,7 +122,7 @@ class PerSiteResource(Resource):
             wanted = {self.path.format(uid=uid): uid for uid in batch}
             rows: Rows = {table: [] for table in self.tables}
             done: list[str] = []
-            for path, body in self.fetch(ctx, list(wanted)):
+            for path, body in fetch_answers(ctx.client, list(wanted), self.items_key):
                 uid = wanted[path]
                 if isinstance(body, NotFoundError):
                     log.info("%s: site %s is gone; skipped", self.name, uid)
@@ -221,13 +214,8 @@ class PerDeviceResource(Resource):
         for batch in chunks(due, BATCH):
             ctx.checkpoint()
             wanted = {self.path(uid, cls): (uid, cls, when) for uid, cls, when in batch}
-            answers = (
-                ctx.client.get_many(list(wanted))
-                if self.items_key is None
-                else fetch_lists(ctx.client, list(wanted), self.items_key)
-            )
             fetched: list[tuple[Due, Any]] = []
-            for path, body in answers:
+            for path, body in fetch_answers(ctx.client, list(wanted), self.items_key):
                 device = wanted[path]
                 if isinstance(body, NotFoundError | BadRequestError):
                     log.info("%s of %s skipped until its audit moves: %s", self.what, path, body)
