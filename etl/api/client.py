@@ -341,22 +341,46 @@ class DattoClient:
         query: dict[str, Any] | None = params
         seen: set[str] = set()
         number = 0
+        first: str | None = None  # the first item of the last page read without pageDetails
         while url is not None:
             body = self.get(url, query)
             if not isinstance(body, dict) or not isinstance(body.get(items_key, []), list):
                 raise MalformedResponseError(f"{path} page {number} has no '{items_key}' list")
             items = body.get(items_key) or []
-            details = body.get("pageDetails") or {}
+            if not all(isinstance(item, dict) for item in items):
+                raise MalformedResponseError(f"{path} page {number}: an item is not a JSON object")
+            details = body.get("pageDetails")
             total = details.get("totalCount") if isinstance(details, dict) else None
             nxt = details.get("nextPageUrl") if isinstance(details, dict) else None
             yield Page(items, number, str(url), total if isinstance(total, int) else None, nxt)
             if not items:
                 return
-            seen.add(str(url.copy_merge_params(query or {})))
+            here = url.copy_merge_params(query or {})
+            seen.add(str(here))
             url, query = self.next_url(nxt, params), None
+            if not isinstance(details, dict):  # no paging details: never guess "last page"
+                first, previous = json.dumps(items[0], sort_keys=True), first
+                url = _next_by_number(path, here, items, params, first == previous)
             number += 1
             if url is not None and (str(url) in seen or number >= MAX_PAGES):
                 raise FatalAPIError(f"{path}: nextPageUrl loops back to a page already read")
+
+
+def _next_by_number(
+    path: str, here: httpx.URL, items: list[dict[str, Any]], params: dict[str, Any], again: bool
+) -> httpx.URL | None:
+    """The page after ``here`` when ``pageDetails`` is missing: stopping could lose the rest.
+
+    Numbered lists go on to ``page+1`` until an empty page (a page past the end is 200 with
+    an empty list); lists paged by ``size`` and ``searchAfter`` (activity logs) cannot.
+    """
+    if "size" in params:
+        if len(items) < int(params["size"]):
+            return None  # a short page is the last one
+        raise MalformedResponseError(f"{path} has no pageDetails: cannot find the next page")
+    if again:  # the same page twice: the server ignores ``page``
+        raise MalformedResponseError(f"{path} has no pageDetails and ignores 'page'")
+    return here.copy_set_param("page", int(here.params.get("page") or 0) + 1)
 
 
 def _is_json(response: httpx.Response) -> bool:

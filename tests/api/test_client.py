@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from etl.api.client import DattoClient
-from etl.errors import CredentialsError, UnsafeURLError
+from etl.errors import CredentialsError, MalformedResponseError, UnsafeURLError
 from etl.simulator import Simulator
+from etl.simulator.server import Request, Response
+from etl.simulator.users import users
 from tests.conftest import settings_for
 
 
@@ -115,3 +119,46 @@ def test_next_page_with_other_scheme_or_port_is_refused(sim: Simulator) -> None:
             with pytest.raises(UnsafeURLError):
                 client.next_url(bad, {})
         assert client.next_url(sim.url + "/api/v2/a?page=1", {"f": "1"}).params["f"] == "1"
+
+
+def wrap_route(sim: Simulator, template: str, change: Callable[[Any], Any]) -> None:
+    """Make the simulator's handler of ``template`` answer ``change(body)`` (a hostile API)."""
+    for n, (method, pattern, tmpl, handler) in enumerate(sim.router.routes):
+        if tmpl == template:
+
+            def hostile(s: Simulator, req: Request, handler: Any = handler) -> Response:
+                resp = handler(s, req)
+                return Response(resp.status, change(resp.body), resp.raw, resp.headers)
+
+            sim.router.routes[n] = (method, pattern, tmpl, hostile)
+
+
+def test_relative_next_urls_and_an_empty_last_one() -> None:
+    with (
+        Simulator(devices=40, sites=2, relative_next=True, last_next="") as sim,
+        client_for(sim, page_size=10) as client,
+    ):
+        pages = list(client.paginate("/v2/account/devices", "devices"))
+        assert sum(len(p.items) for p in pages) == 40
+        assert sim.count("GET /v2/account/devices") == 4
+
+
+def test_a_list_without_page_details_is_walked_by_page_number() -> None:
+    with Simulator(devices=40, sites=2) as sim, client_for(sim, page_size=10) as client:
+        wrap_route(sim, "/v2/account/devices", lambda b: {"devices": b["devices"]})
+        uids = [
+            d["uid"] for p in client.paginate("/v2/account/devices", "devices") for d in p.items
+        ]
+        assert sorted(uids) == sorted(sim.devices)  # nothing lost
+        assert sim.count("GET /v2/account/devices") == 5  # the fifth page is empty
+        # a server that also ignores ``page`` is an error, not an endless walk
+        wrap_route(sim, "/v2/account/users", lambda b: {"users": users(sim)[:3]})
+        with pytest.raises(MalformedResponseError, match="ignores 'page'"):
+            list(client.paginate("/v2/account/users", "users"))
+
+
+def test_items_that_are_not_objects_are_a_malformed_page() -> None:
+    with Simulator(devices=10, sites=2) as sim, client_for(sim) as client:
+        wrap_route(sim, "/v2/account/sites", lambda b: {**b, "sites": [*b["sites"], None]})
+        with pytest.raises(MalformedResponseError, match="not a JSON object"):
+            list(client.paginate("/v2/account/sites", "sites"))
