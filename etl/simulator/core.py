@@ -60,8 +60,10 @@ class SimSettings:
     page_max: int = 250
     over_max: str = "clamp"  # "clamp" or "refuse" a max above page_max
     drop_filters: bool = False  # nextPageUrl forgets the query filters
-    time_format: str = "ms"  # "ms", "iso" or "mixed" for device/alert/user times
+    time_format: str = "ms"  # "ms", "iso", "mixed" or "string" (numeric strings of epoch ms)
     next_origin: str | None = None  # put this origin in nextPageUrl (a hostile server)
+    relative_next: bool = False  # nextPageUrl as a path ("/api/v2/…") instead of absolute
+    last_next: str | None = None  # nextPageUrl of the last page: null (seen) or "" (treat alike)
     account_devices_missing: float = 0.0  # share of devices /v2/account/devices leaves out
     time_scale: float = 1.0
     latency: float = 0.0  # simulated seconds per answer
@@ -83,6 +85,8 @@ class SimSettings:
     fault_drop: float = 0.0  # share of connections dropped without an answer
     fault_malformed: float = 0.0  # share of answers whose JSON is cut short
     malformed_pages: int = 0  # the first N list pages are cut short
+    resolved_alert_drop: float = 0.0  # share of resolved-alert list requests dropped (seen)
+    resolved_alert_latency: float = 0.0  # extra simulated seconds per resolved-alert page
     # alerts (etl/simulator/alerts.py)
     alerts_open: int = 120
     alerts_resolved: int = 1000
@@ -147,7 +151,9 @@ class Simulator:
 
     @property
     def link_origin(self) -> str:
-        """The origin written into ``nextPageUrl``."""
+        """The origin written into ``nextPageUrl`` ("" makes the links relative)."""
+        if self.settings.relative_next:
+            return ""
         return self.settings.next_origin or self.url
 
     # -- request handling ------------------------------------------------------------------
@@ -292,7 +298,7 @@ class Simulator:
                 self.link_origin, req.path, {**filters, "max": size, "page": number + 1}
             )
             if more
-            else None,
+            else self.settings.last_next,
         }
         if total:
             details["totalCount"] = len(items)
@@ -326,7 +332,8 @@ class Simulator:
 
 
 def _times(obj: Any, fmt: str, n: list[int]) -> Any:
-    """Render epoch-ms time fields as ISO strings (``iso``) or every other one (``mixed``)."""
+    """Render epoch-ms times as ISO strings (``iso``, every other one with ``mixed``) or as
+    numeric strings (``string``)."""
     if isinstance(obj, list):
         return [_times(v, fmt, n) for v in obj]
     if not isinstance(obj, dict):
@@ -335,7 +342,9 @@ def _times(obj: Any, fmt: str, n: list[int]) -> Any:
     for k, v in obj.items():
         if k in TIME_KEYS and isinstance(v, int) and v > 0:
             n[0] += 1
-            if fmt == "iso" or n[0] % 2:
+            if fmt == "string":
+                v = str(v)
+            elif fmt == "iso" or n[0] % 2:
                 v = datetime.fromtimestamp(v / 1000, UTC).isoformat(timespec="milliseconds")
                 v = v.replace("+00:00", "Z")
         out[k] = _times(v, fmt, n)

@@ -4,7 +4,9 @@ A middleware after the rate limiter (so faulty answers still count against the a
 Knobs (``SimSettings``): ``fault_5xx`` (share of answers that are 500/502/503/504),
 ``fault_drop`` (share of connections closed without an answer), ``fault_malformed`` (share
 of answers whose JSON body is cut short), ``malformed_pages`` (the first N list pages come
-cut short). ``latency`` (simulated seconds per answer) is applied by the core. The dice are
+cut short), ``resolved_alert_drop`` (share of resolved-alert list requests dropped: those
+lists are heavy and time out live), ``resolved_alert_latency`` (their extra simulated
+seconds). ``latency`` (simulated seconds per answer) is applied by the core. The dice are
 seeded from the account's seed; :func:`injector` counts what was injected.
 """
 
@@ -48,8 +50,12 @@ class FaultInjector:
 
     def __call__(self, sim: Simulator, req: Request) -> Response | None:
         s = sim.settings
+        if s.resolved_alert_latency and req.endpoint.endswith("/alerts/resolved"):
+            sim.clock.sleep(s.resolved_alert_latency)
         with self._lock:
             roll = self.rng.random()
+            if req.endpoint.endswith("/alerts/resolved") and roll < s.resolved_alert_drop:
+                return self._hit("dropped", Response(-1))  # heavy lists time out (seen)
             if is_list(req.endpoint) and self._pages_left > 0:
                 self._pages_left -= 1
                 return self._hit("malformed", _truncated())

@@ -10,9 +10,11 @@ from sqlalchemy import Engine, select
 
 from etl.api.client import DattoClient
 from etl.errors import IPBlockedError, NotFoundError, PermissionDeniedError
+from etl.resources.alerts import alerts
 from etl.resources.devices import devices
 from etl.resources.sites import sites
 from etl.simulator import Simulator
+from etl.simulator.alerts import book
 from etl.simulator.faults import injector
 from etl.simulator.ratelimit import limiter
 from etl.simulator.server import Request, Response, error
@@ -118,3 +120,15 @@ def test_an_ip_block_stops_the_run_and_the_next_run_makes_no_call(db_url: str) -
             client.get("/v2/account")  # this process learns it from the same memory
         assert len(sim.records) == seen
         assert limiter(sim).blocks == 1
+
+
+def test_flaky_resolved_alert_lists_lose_nothing(engine: Engine, db_url: str) -> None:
+    with Simulator(
+        devices=20, sites=2, time_scale=100, alerts_open=15, alerts_resolved=150,
+        alert_page_max=20, resolved_alert_drop=0.3, resolved_alert_latency=2.0,
+    ) as sim:  # fmt: skip
+        report = run_sync(settings_for(sim, db_url), ["alerts"], engine=engine)
+        assert report.ok, [r.error for r in report.resources]
+        with engine.connect() as conn:
+            stored = set(conn.execute(select(alerts.c.alert_uid)).scalars())
+        assert stored == set(book(sim)) and injector(sim).injected["dropped"]
