@@ -38,7 +38,7 @@ from etl.api.timestamps import to_epoch_ms, to_utc
 from etl.db.load import upsert
 from etl.db.schema import JSONDoc, UTCDateTime, account_columns, metadata, utcnow
 from etl.db.state import load_cursor, save_cursor
-from etl.errors import BadRequestError, DattoETLError, NotFoundError
+from etl.errors import BadRequestError, DattoETLError
 from etl.resources.alert_cursor import AlertCursor, Gap, above, covered, merge, trim
 from etl.resources.base import (
     Resource,
@@ -50,6 +50,7 @@ from etl.resources.base import (
     pick,
     register,
 )
+from etl.resources.removal import ask_each
 
 log = logging.getLogger(__name__)
 OPEN = "/v2/account/alerts/open"
@@ -359,30 +360,21 @@ class AlertRun:
 
     def fetch(self, open_ones: dict[str, int | None]) -> None:
         """Ask for every formerly-open alert the walk did not confirm; 404 → ``removed_at``."""
-        paths = {ONE.format(uid=uid): uid for uid in open_ones}
-        rows, gone, unsure = [], [], 0
-        for path, body in self.ctx.client.get_many(list(paths)):
-            if isinstance(body, NotFoundError):
-                gone.append(paths[path])
-            elif isinstance(body, dict) and str(body.get("alertUid")) == paths[path]:
-                rows.append(to_row(body))
-            else:
-                unsure += 1
-                log.warning("alert %s not confirmed this run: %s", paths[path], body)
-        self.save(rows)
-        if gone:
+        found = ask_each(self.ctx, ONE, open_ones, "alertUid", to_row, "alert")
+        self.save(found.rows)
+        if found.gone:
             now = utcnow()
             with self.ctx.engine.begin() as conn:
                 self.result.rows_written += conn.execute(
                     update(alerts)
                     .where(
                         alerts.c.account_uid == self.ctx.account_uid,
-                        alerts.c.alert_uid.in_(gone),
+                        alerts.c.alert_uid.in_(found.gone),
                         alerts.c.resolved.is_not(True),
                     )
                     .values(removed_at=now, synced_at=now)
                 ).rowcount
-        self.details.update(fetched=len(paths), gone=len(gone), unconfirmed=unsure)
+        self.details.update(fetched=len(open_ones), gone=len(found.gone), unconfirmed=found.unsure)
 
     def run(self) -> ResourceResult:
         """The whole run; the cursor is final only once every gap is walked."""

@@ -5,13 +5,15 @@ the account-wide device list has been seen to miss devices. So each stored, not 
 row that the sweep missed is asked for by itself (``GET /v2/site/{uid}``,
 ``GET /v2/device/{uid}``): a 404 confirms the removal and sets ``removed_at``; an answer
 means the sweep skipped it and the row is refreshed from that answer; any other failure
-leaves the row as it was until a later run can tell.
+leaves the row as it was until a later run can tell. :func:`ask_each` is that one-by-one
+asking, shared with the alerts resource's confirmation of formerly-open alerts.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Table, select, update
@@ -22,6 +24,41 @@ from etl.errors import NotFoundError
 from etl.resources.base import RunContext
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Answers:
+    """What asking for records one by one found."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)  # still there: fresh rows
+    gone: list[str] = field(default_factory=list)  # answered 404
+    unsure: int = 0  # any other failure: left as they were until a later run can tell
+
+
+def ask_each(
+    ctx: RunContext,
+    template: str,
+    uids: Iterable[str],
+    uid_key: str,
+    to_row: Callable[[dict[str, Any]], dict[str, Any]],
+    what: str,
+) -> Answers:
+    """``GET template.format(uid=…)`` for each uid, in parallel under the budget.
+
+    A 404 counts as gone; an answer whose ``uid_key`` is the uid asked for becomes a row.
+    """
+    paths = {template.format(uid=uid): uid for uid in uids}
+    found = Answers()
+    for requested, body in ctx.client.get_many(list(paths)):
+        uid = paths[requested]
+        if isinstance(body, NotFoundError):
+            found.gone.append(uid)
+        elif isinstance(body, dict) and str(body.get(uid_key)) == uid:
+            found.rows.append(to_row(body))
+        else:
+            found.unsure += 1
+            log.warning("%s %s: not confirmed this run: %s", what, uid, body)
+    return found
 
 
 def confirm_removed(
@@ -41,31 +78,20 @@ def confirm_removed(
             table.c.account_uid == ctx.account_uid, table.c.removed_at.is_(None)
         )
     ).scalars()
-    paths = {path.format(uid=uid): uid for uid in live if uid not in seen}
-    gone: list[str] = []
-    present: list[dict[str, Any]] = []
-    unsure = 0
-    for requested, body in ctx.client.get_many(list(paths)):
-        uid = paths[requested]
-        if isinstance(body, NotFoundError):
-            gone.append(uid)
-        elif isinstance(body, dict) and str(body.get("uid")) == uid:
-            present.append(to_row(body))  # the sweep skipped it: it is still there
-        else:
-            unsure += 1
-            log.warning("%s %s: removal not confirmed this run: %s", table.name, uid, body)
-    changed = upsert(conn, table, ctx.stamp(present))
-    for part in chunks(gone, 5000):
+    missed = [uid for uid in live if uid not in seen]
+    found = ask_each(ctx, path, missed, "uid", to_row, table.name)
+    changed = upsert(conn, table, ctx.stamp(found.rows))  # the sweep skipped them: still there
+    for part in chunks(found.gone, 5000):
         changed += conn.execute(
             update(table)
             .where(table.c.uid.in_(part), table.c.account_uid == ctx.account_uid)
             .values(removed_at=ctx.started_at, synced_at=utcnow())
         ).rowcount
-    if gone:
-        log.info("%s: %d confirmed removed", table.name, len(gone))
+    if found.gone:
+        log.info("%s: %d confirmed removed", table.name, len(found.gone))
     return {
-        "missing_from_sweep": len(paths),
-        "confirmed_removed": len(gone),
-        "unconfirmed": unsure,
+        "missing_from_sweep": len(missed),
+        "confirmed_removed": len(found.gone),
+        "unconfirmed": found.unsure,
         "changed": changed,
     }
