@@ -18,7 +18,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
@@ -57,13 +56,7 @@ def pg_database() -> Iterator[str | None]:
 
 def sync_once(sim: Simulator, url: str, state_dir: str) -> tuple[ResourceReport, int, float]:
     """One alerts sync: its report line, the alert requests the simulator saw, seconds."""
-    base = demo_settings(sim, Path("unused.db"))
-    settings = base.model_copy(
-        update={
-            "database": base.database.model_copy(update={"url": url}),
-            "budget": base.budget.model_copy(update={"state_dir": state_dir}),
-        }
-    )
+    settings = demo_settings(sim, url, state_dir)
     engine = make_engine(url)
     sim.reset_records()
     started = time.monotonic()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-from pathlib import Path
 
 from etl.api.client import DattoClient
 from etl.db.engine import make_engine
@@ -33,10 +32,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         Simulator(devices=DEVICES, sites=SITES, latency=LATENCY, time_scale=SCALE) as sim,
     ):
-        base = demo_settings(sim, Path(tmp) / "bench.db")
-        settings = base.model_copy(
-            update={"budget": base.budget.model_copy(update={"state_dir": tmp})}
-        )
+        settings = demo_settings(sim, f"sqlite:///{tmp}/bench.db", tmp)
         engine = make_engine(settings.database.url)
         client = DattoClient(settings.datto, settings.budget)
         started = time.monotonic()

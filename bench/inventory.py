@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import tempfile
 import time
-from pathlib import Path
 
 from etl.db.engine import make_engine
 from etl.demo import demo_settings
@@ -43,7 +42,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         Simulator(devices=DEVICES, sites=SITES, time_scale=SCALE) as sim,
     ):
-        settings = demo_settings(sim, Path(tmp) / "bench.db")
+        settings = demo_settings(sim, f"sqlite:///{tmp}/bench.db", tmp)
         engine = make_engine(settings.database.url)
         audited = [
             u

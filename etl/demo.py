@@ -18,16 +18,20 @@ from etl.sync import SyncReport, run_sync
 DEMO_TIME_SCALE = 60.0  # one simulated minute per real second: the budget window shrinks alike
 
 
-def demo_settings(sim: Simulator, db: Path) -> Settings:
-    """Settings pointing at the simulator, with the budget on the simulator's time scale."""
+def demo_settings(sim: Simulator, db_url: str, state_dir: str = "") -> Settings:
+    """Settings pointing at the simulator, with the budget on the simulator's time scale.
+
+    ``state_dir`` (budget memory, run lock) defaults to the user's; benchmarks pass a
+    throwaway one.
+    """
     return Settings(
         datto=DattoSettings(
             api_url=sim.url,
             api_key=SecretStr(sim.settings.api_key),
             api_secret=SecretStr(sim.settings.api_secret),
         ),
-        database=DatabaseSettings(url=f"sqlite:///{db}"),
-        budget=BudgetSettings(window_seconds=60.0 / sim.settings.time_scale),
+        database=DatabaseSettings(url=db_url),
+        budget=BudgetSettings(window_seconds=60.0 / sim.settings.time_scale, state_dir=state_dir),
     )
 
 
@@ -42,7 +46,7 @@ def run_demo(
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     with Simulator(devices=devices, sites=sites, time_scale=DEMO_TIME_SCALE) as sim:
-        settings = demo_settings(sim, db)
+        settings = demo_settings(sim, f"sqlite:///{db}")
         engine = make_engine(settings.database.url)
         try:
             first = run_sync(settings, engine=engine)
