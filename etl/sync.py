@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
@@ -20,6 +20,7 @@ from etl.api.client import DattoClient
 from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.db.migrate import upgrade
+from etl.db.schema import utcnow
 from etl.db.state import ABANDONED, close_running, finish_run, start_run
 from etl.errors import (
     ConfigError,
@@ -103,14 +104,7 @@ def run_resource(
     """Run one resource with its own request counter and sync_runs row."""
     resource = REGISTRY[name]
     client = base_client.scoped()
-    rctx = RunContext(
-        client=client,
-        engine=ctx.engine,
-        account_uid=ctx.account_uid,
-        settings=ctx.settings,
-        stop=ctx.stop,
-        progress=ctx.progress,
-    )
+    rctx = replace(ctx, client=client, started_at=utcnow())  # this run's own clock and counter
     run_id = start_run(ctx.engine, ctx.account_uid, name)
     started = time.monotonic()
     ctx.progress.start(name)
