@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -25,6 +25,9 @@ from etl import __version__
 from etl.config import Settings, load_settings
 from etl.errors import ConfigError, DattoETLError
 from etl.log import redact, setup_logging
+
+if TYPE_CHECKING:  # imported lazily at run time: --help and --version stay fast
+    from etl.sync import SyncReport
 
 app = typer.Typer(
     add_completion=False,
@@ -117,11 +120,8 @@ def table_counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def print_report(report: object, engine: Engine | None = None, title: str = "sync") -> None:
+def print_report(report: SyncReport, engine: Engine | None = None, title: str = "sync") -> None:
     """A table of what each resource did, then rows per table."""
-    from etl.sync import SyncReport
-
-    assert isinstance(report, SyncReport)
     grid = RichTable(title=f"{title}: account {report.account_uid}")
     for col in ("resource", "status", "rows written", "rows seen", "requests", "seconds"):
         grid.add_column(col, justify="left" if col in ("resource", "status") else "right")
