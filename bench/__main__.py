@@ -10,6 +10,7 @@ import bench
 
 
 def main(argv: list[str]) -> int:
+    """Run the named benchmarks (all when none), each after a ``== bench NAME ==`` line."""
     names = argv or sorted(
         m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_")
     )

@@ -188,6 +188,7 @@ class AlertRun:
             return
 
     def count(self, page: Page, key: str) -> None:
+        """Count a page read (``key``: its detail counter); learn the page size from it."""
         self.result.pages += 1
         self.details[key] += 1
         self.ctx.progress.advance(Alerts.name, 1)
