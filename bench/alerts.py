@@ -56,7 +56,7 @@ def pg_database() -> Iterator[str | None]:
 
 def sync_once(sim: Simulator, url: str, state_dir: str) -> tuple[ResourceReport, int, float]:
     """One alerts sync: its report line, the alert requests the simulator saw, seconds."""
-    settings = demo_settings(sim, url, state_dir)
+    settings = demo_settings(sim, url, state_dir=state_dir)
     engine = make_engine(url)
     sim.reset_records()
     started = time.monotonic()

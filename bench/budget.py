@@ -32,7 +32,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         Simulator(devices=DEVICES, sites=SITES, latency=LATENCY, time_scale=SCALE) as sim,
     ):
-        settings = demo_settings(sim, f"sqlite:///{tmp}/bench.db", tmp)
+        settings = demo_settings(sim, f"sqlite:///{tmp}/bench.db", state_dir=tmp)
         engine = make_engine(settings.database.url)
         client = DattoClient(settings.datto, settings.budget)
         started = time.monotonic()

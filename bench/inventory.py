@@ -42,7 +42,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         Simulator(devices=DEVICES, sites=SITES, time_scale=SCALE) as sim,
     ):
-        settings = demo_settings(sim, f"sqlite:///{tmp}/bench.db", tmp)
+        settings = demo_settings(sim, f"sqlite:///{tmp}/bench.db", state_dir=tmp)
         engine = make_engine(settings.database.url)
         audited = [
             u

@@ -18,11 +18,11 @@ from etl.sync import SyncReport, run_sync
 DEMO_TIME_SCALE = 60.0  # one simulated minute per real second: the budget window shrinks alike
 
 
-def demo_settings(sim: Simulator, db_url: str, state_dir: str = "") -> Settings:
+def demo_settings(sim: Simulator, db_url: str = "sqlite://", **budget: Any) -> Settings:
     """Settings pointing at the simulator, with the budget on the simulator's time scale.
 
-    ``state_dir`` (budget memory, run lock) defaults to the user's; benchmarks pass a
-    throwaway one.
+    ``budget`` overrides budget settings, e.g. a throwaway ``state_dir`` (budget memory, run
+    lock) for benchmarks and tests instead of the user's.
     """
     return Settings(
         datto=DattoSettings(
@@ -31,7 +31,7 @@ def demo_settings(sim: Simulator, db_url: str, state_dir: str = "") -> Settings:
             api_secret=SecretStr(sim.settings.api_secret),
         ),
         database=DatabaseSettings(url=db_url),
-        budget=BudgetSettings(window_seconds=60.0 / sim.settings.time_scale, state_dir=state_dir),
+        budget=BudgetSettings(**{"window_seconds": 60.0 / sim.settings.time_scale, **budget}),
     )
 
 

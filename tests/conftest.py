@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, text
 
-from etl.config import BudgetSettings, DatabaseSettings, DattoSettings, Settings
+from etl.config import Settings
 from etl.db.engine import make_engine
+from etl.demo import demo_settings
 from etl.simulator import Simulator
 
 PG_ADMIN_URL = os.environ.get(
@@ -92,17 +92,7 @@ def sim() -> Iterator[Simulator]:
 
 def settings_for(sim: Simulator, db_url: str = "sqlite://", **budget: object) -> Settings:
     """Settings pointing at ``sim``, the budget on its time scale."""
-    return Settings(
-        datto=DattoSettings(
-            api_url=sim.url,
-            api_key=SecretStr(sim.settings.api_key),
-            api_secret=SecretStr(sim.settings.api_secret),
-        ),
-        database=DatabaseSettings(url=db_url),
-        budget=BudgetSettings(
-            **{"window_seconds": 60.0 / sim.settings.time_scale, **budget}  # type: ignore[arg-type]
-        ),
-    )
+    return demo_settings(sim, db_url, **budget)
 
 
 def sim_env(sim: Simulator, db_url: str) -> dict[str, str]:
