@@ -22,7 +22,6 @@ import random
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -32,6 +31,7 @@ from etl.api.auth import DattoAuth, same_origin
 from etl.api.budget import Clock, RateBudget, SystemClock
 from etl.api.calibrate import maybe_calibrate
 from etl.api.memory import AccountMemory, budget_for, remember_window
+from etl.api.paging import ListWalk, Page
 from etl.api.transport import BudgetTransport, RequestCounter, request_scope
 from etl.config import BudgetSettings, DattoSettings
 from etl.errors import (
@@ -51,20 +51,8 @@ from etl.errors import (
 )
 
 log = logging.getLogger(__name__)
-MAX_PAGES = 100_000  # a walk longer than this is a loop, not an account
 CALIBRATION_LANE = "calibrate"
 MAX_429_PER_REQUEST = 3  # a request limited this often fails its resource (others go on)
-
-
-@dataclass
-class Page:
-    """One page of a list: its items, number (from 0) and the server's paging details."""
-
-    items: list[dict[str, Any]]
-    number: int
-    url: str
-    total_count: int | None
-    next_url: str | None
 
 
 class DattoClient:
@@ -334,53 +322,19 @@ class DattoClient:
         """Yield the pages of a list, from page 0, following ``nextPageUrl``.
 
         Stops on a null/empty ``nextPageUrl`` or an empty page. Filters in ``params`` are
-        re-applied to every next URL, since Datto may drop them.
+        re-applied to every next URL, since Datto may drop them (see :class:`ListWalk`).
         """
-        params = {"max": self.page_size, **(params or {})}
-        url: httpx.URL | None = self.url(path)
-        query: dict[str, Any] | None = params
-        seen: set[str] = set()
-        number = 0
-        first: str | None = None  # the first item of the last page read without pageDetails
-        while url is not None:
-            body = self.get(url, query)
-            if not isinstance(body, dict) or not isinstance(body.get(items_key, []), list):
-                raise MalformedResponseError(f"{path} page {number} has no '{items_key}' list")
-            items = body.get(items_key) or []
-            if not all(isinstance(item, dict) for item in items):
-                raise MalformedResponseError(f"{path} page {number}: an item is not a JSON object")
-            details = body.get("pageDetails")
-            total = details.get("totalCount") if isinstance(details, dict) else None
-            nxt = details.get("nextPageUrl") if isinstance(details, dict) else None
-            yield Page(items, number, str(url), total if isinstance(total, int) else None, nxt)
-            if not items:
-                return
-            here = url.copy_merge_params(query or {})
-            seen.add(str(here))
-            url, query = self.next_url(nxt, params), None
-            if not isinstance(details, dict):  # no paging details: never guess "last page"
-                first, previous = json.dumps(items[0], sort_keys=True), first
-                url = _next_by_number(path, here, items, params, first == previous)
-            number += 1
-            if url is not None and (str(url) in seen or number >= MAX_PAGES):
-                raise FatalAPIError(f"{path}: nextPageUrl loops back to a page already read")
+        walk = self.walk(path, items_key, params)
+        while walk.url is not None:
+            page = walk.page(self.get(walk.url, walk.query))
+            yield page
+            walk.advance(page, self.next_url)
 
-
-def _next_by_number(
-    path: str, here: httpx.URL, items: list[dict[str, Any]], params: dict[str, Any], again: bool
-) -> httpx.URL | None:
-    """The page after ``here`` when ``pageDetails`` is missing: stopping could lose the rest.
-
-    Numbered lists go on to ``page+1`` until an empty page (a page past the end is 200 with
-    an empty list); lists paged by ``size`` and ``searchAfter`` (activity logs) cannot.
-    """
-    if "size" in params:
-        if len(items) < int(params["size"]):
-            return None  # a short page is the last one
-        raise MalformedResponseError(f"{path} has no pageDetails: cannot find the next page")
-    if again:  # the same page twice: the server ignores ``page``
-        raise MalformedResponseError(f"{path} has no pageDetails and ignores 'page'")
-    return here.copy_set_param("page", int(here.params.get("page") or 0) + 1)
+    def walk(self, path: str, items_key: str, params: dict[str, Any] | None = None) -> ListWalk:
+        """A :class:`ListWalk` from page 0 of ``path`` with ``max`` and our filters."""
+        return ListWalk.start(
+            self.url(path), path, items_key, {"max": self.page_size, **(params or {})}
+        )
 
 
 def _is_json(response: httpx.Response) -> bool:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import urlencode
 
-from etl.api.client import MAX_PAGES, DattoClient
-from etl.errors import APIError, FatalAPIError, MalformedResponseError, RetriableAPIError
-from etl.resources.base import pick
+from etl.api.client import DattoClient
+from etl.errors import APIError, MalformedResponseError, RetriableAPIError
 
 log = logging.getLogger(__name__)
 
@@ -34,38 +32,33 @@ def fetch_lists(
     """Every page of the lists at ``paths``, fetched in parallel rounds.
 
     Yields ``(path, items)`` once a list is complete, or ``(path, error)`` when one of its
-    pages failed for good (404 on a device that just left, a 400, retries used up): the
-    caller skips that owner. ``nextPageUrl`` is checked by the client's origin guard and gets
-    our filters back; a list stops on a null next link or an empty page, as in ``paginate``.
+    pages failed for good (404 on a device that just left, a 400, a malformed page, retries
+    used up): the caller skips that owner. Each list is walked by the same rules as
+    ``client.paginate`` (:class:`~etl.api.paging.ListWalk`).
     """
-    params = {"max": client.page_size, **(params or {})}
-    gathered: dict[str, list[dict[str, Any]]] = {p: [] for p in paths}
-    seen: dict[str, set[str]] = {p: set() for p in paths}
-    pending = {f"{p}?{urlencode(params)}": p for p in paths}
-    while pending:
-        following: dict[str, str] = {}
+    walks = {path: client.walk(path, items_key, params) for path in paths}
+    gathered: dict[str, list[dict[str, Any]]] = {path: [] for path in paths}
+    while walks:
+        pending = {str(walk.request_url): path for path, walk in walks.items()}
         for url, body in client.get_many(list(pending)):
             path = pending[url]
             if isinstance(body, APIError):
-                gathered.pop(path, None)
+                del walks[path]
                 yield path, body
                 continue
-            items = body.get(items_key) if isinstance(body, dict) else None
-            if not isinstance(items, list | None):
-                gathered.pop(path, None)
-                yield path, MalformedResponseError(f"{path}: answer has no '{items_key}' list")
+            walk = walks[path]
+            try:
+                page = walk.page(body)
+            except MalformedResponseError as exc:
+                del walks[path]
+                yield path, exc
                 continue
-            items = items or []
-            gathered[path].extend(items)
-            seen[path].add(url)
-            nxt = client.next_url(pick(body, "pageDetails", "nextPageUrl"), params)
-            if items and nxt is not None:
-                if str(nxt) in seen[path] or len(seen[path]) >= MAX_PAGES:
-                    raise FatalAPIError(f"{path}: nextPageUrl loops back to a page already read")
-                following[str(nxt)] = path
-            else:
+            # A hostile or looping next link is not one owner's problem: it stops the run.
+            walk.advance(page, client.next_url)
+            gathered[path].extend(page.items)
+            if walk.url is None:
+                del walks[path]
                 yield path, gathered.pop(path)
-        pending = following
 
 
 def fetch_answers(

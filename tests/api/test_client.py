@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from etl.api.client import DattoClient
-from etl.errors import CredentialsError, MalformedResponseError, UnsafeURLError
+from etl.errors import CredentialsError, MalformedResponseError, NotFoundError, UnsafeURLError
 from etl.simulator import Simulator
 from etl.simulator.server import Request, Response
 from etl.simulator.users import users
@@ -162,3 +162,24 @@ def test_items_that_are_not_objects_are_a_malformed_page() -> None:
         wrap_route(sim, "/v2/account/sites", lambda b: {**b, "sites": [*b["sites"], None]})
         with pytest.raises(MalformedResponseError, match="not a JSON object"):
             list(client.paginate("/v2/account/sites", "sites"))
+
+
+def test_many_lists_walk_by_the_same_rules() -> None:
+    from etl.resources.common import fetch_lists
+
+    with Simulator(devices=60, sites=3) as sim, client_for(sim, page_size=5) as client:
+        wrap_route(
+            sim,
+            "/v2/site/{uid}/devices",
+            lambda b: {"devices": b.get("devices")} if "devices" in b else b,
+        )
+        paths = [f"/v2/site/{uid}/devices" for uid in sim.sites]
+        got = dict(fetch_lists(client, [*paths, "/v2/site/nope/devices"], "devices"))
+        assert isinstance(got.pop("/v2/site/nope/devices"), NotFoundError)
+        for path in paths:  # no pageDetails: walked by page number, nothing lost
+            uid = path.split("/")[3]
+            want = {d["uid"] for d in sim.devices.values() if d["siteUid"] == uid}
+            assert {d["uid"] for d in got[path]} == want
+        wrap_route(sim, "/v2/site/{uid}/devices", lambda b: {"devices": [None]})
+        got = dict(fetch_lists(client, paths[:1], "devices"))
+        assert isinstance(got[paths[0]], MalformedResponseError)
