@@ -47,6 +47,7 @@ from etl.resources.base import (
     as_bool,
     as_int,
     as_str,
+    keyed,
     pick,
     register,
 )
@@ -184,7 +185,9 @@ class AlertRun:
                 log.info("%s refused max=%d; trying a smaller page size", path, size)
                 continue
             self.max_param = self.cursor.max_param = size
-            yield from chain([first], it)
+            for page in chain([first], it):
+                page.items = keyed(page.items, "alertUid", "alerts")
+                yield page
             return
 
     def count(self, page: Page, key: str) -> None:

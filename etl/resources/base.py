@@ -108,6 +108,7 @@ class ListResource(Resource):
 
     path: ClassVar[str]
     items_key: ClassVar[str]
+    item_key: ClassVar[str] = "uid"  # the API's id of an item; items without it are skipped
     table: ClassVar[Table]
 
     def to_row(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +136,7 @@ class ListResource(Resource):
         for page in pages:
             ctx.checkpoint()
             rows = []
-            for item in page.items:
+            for item in keyed(page.items, self.item_key, self.name):
                 if on_item:
                     on_item(item)
                 rows.append(mapping(item))
@@ -150,6 +151,18 @@ class ListResource(Resource):
             pages = ctx.client.paginate(self.path, self.items_key, self.params(ctx))
             self.save_pages(ctx, conn, pages, result)
         return result
+
+
+def keyed(items: list[dict[str, Any]], key: str, what: str) -> list[dict[str, Any]]:
+    """The items that carry their key; the others are skipped with one warning line.
+
+    An item without its id cannot be stored or found again; failing the whole resource for
+    it would stop every later page from loading.
+    """
+    good = [item for item in items if item.get(key) not in (None, "")]
+    if len(good) < len(items):
+        log.warning("%s: skipped %d item(s) without '%s'", what, len(items) - len(good), key)
+    return good
 
 
 def pick(item: dict[str, Any] | None, *path: str) -> Any:

@@ -122,3 +122,14 @@ def test_new_device_is_added_on_next_sync(sim: Simulator, engine: Engine) -> Non
             select(devices.c.hostname).where(devices.c.uid == new["uid"])
         ).scalar_one()
     assert report.resources[0].rows_written == 1
+
+
+def test_items_without_their_id_are_skipped_not_fatal(engine: Engine) -> None:
+    with Simulator(devices=40, sites=3) as sim:
+        template = next(iter(sim.devices.values()))
+        sim.devices["no-uid"] = {**template, "uid": None, "hostname": "GHOST"}
+        report = run_sync(settings_for(sim), ["sites", "devices"], engine=engine)
+        assert report.ok, report
+        with engine.connect() as conn:
+            stored = set(conn.execute(select(devices.c.uid)).scalars())
+        assert stored == {uid for uid in sim.devices if uid != "no-uid"}
