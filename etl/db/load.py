@@ -66,14 +66,38 @@ def _conflict_upsert(conn: Connection, table: Table, rows: Sequence[dict[str, An
     return len(conn.execute(stmt.returning(table.c[key[0]]), list(rows)).all())
 
 
+def _clean(value: Any, length: int | None = None) -> Any:
+    """A value PostgreSQL will take: no NUL characters (text and JSON refuse them), and a
+    string cut to its column's length. An odd value from the API must not fail the load."""
+    if isinstance(value, str):
+        value = value.replace("\x00", "") if "\x00" in value else value
+        return value[:length] if length and len(value) > length else value
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _cleaner(table: Table, key: Sequence[str]) -> dict[str, int | None]:
+    """Column → length limit (None: unlimited) of the non-key columns of ``table``."""
+    return {c.name: getattr(c.type, "length", None) for c in table.columns if c.name not in key}
+
+
 class Stored:
     """The stored values of some rows of ``table``, read once, to write only what changed."""
 
     def __init__(self, conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
         self.conn, self.table = conn, table
         self.key = key_of(table)
+        limits = _cleaner(table, self.key)
         # Pages that shift can repeat an item; the later copy is the newer one.
-        self.rows = {tuple(r[k] for k in self.key): r for r in rows}
+        self.rows = {
+            tuple(_clean(r[k]) for k in self.key): {
+                c: _clean(v, limits.get(c)) for c, v in r.items()
+            }
+            for r in rows
+        }
         first = next(iter(self.rows.values()), {})
         self.compared = [c for c in first if c not in self.key and c not in NOT_COMPARED]
         self.values: dict[tuple[Any, ...], tuple[Any, ...]] = {}

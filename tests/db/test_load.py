@@ -44,3 +44,27 @@ def test_replace_set_deletes_what_vanished(engine: Engine) -> None:
         replace_set(conn, sync_state, {"account_uid": "a"}, _rows(2, {"x": 1}))
         left = set(conn.execute(select(sync_state.c.resource)).scalars())
     assert left == {"r0", "r1"}
+
+
+def test_odd_strings_load_on_every_dialect(engine: Engine) -> None:
+    """NUL characters (refused by PostgreSQL) are dropped; a string longer than its column
+    is cut, so one odd value from the API cannot stop a resource for good."""
+    from etl.db.state import sync_runs
+
+    upgrade(engine)
+    now = utcnow()
+    row = {
+        "id": 1,
+        "resource": "r\x00x",
+        "started_at": now,
+        "status": "ok-but-far-too-long-for-its-column",
+        "details": {"k\x00": ["v\x00"]},
+        "account_uid": "a",
+        "synced_at": now,
+    }
+    with engine.begin() as conn:
+        assert upsert(conn, sync_runs, [row]) == 1
+        got = conn.execute(select(sync_runs)).one()
+        assert upsert(conn, sync_runs, [row]) == 0  # cleaned the same way: no change
+    assert got.resource == "rx" and got.details == {"k": ["v"]}
+    assert got.status == row["status"][:16]
