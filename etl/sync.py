@@ -116,7 +116,9 @@ def run_resource(
     except DattoETLError as exc:
         status, error, failure = "failed", str(exc).splitlines()[0], exc
     except Exception as exc:  # a bug must not lose the other resources' runs
-        log.exception("resource %s crashed", name)
+        # One line for the operator; the traceback (a bug to report) at DEBUG only.
+        log.error("resource %s crashed: %s: %s", name, type(exc).__name__, exc)
+        log.debug("traceback of the crash of %s", name, exc_info=True)
         status, error, failure = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0], exc
     finally:
         ctx.progress.finish(name)
