@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,13 @@ def run_demo(
     """Sync a fresh simulated account twice (full, then incremental); return both reports."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    with Simulator(devices=devices, sites=sites, time_scale=DEMO_TIME_SCALE) as sim:
-        settings = demo_settings(sim, f"sqlite:///{db}")
+    with (
+        Simulator(devices=devices, sites=sites, time_scale=DEMO_TIME_SCALE) as sim,
+        tempfile.TemporaryDirectory(prefix="datto-etl-demo-") as state,
+    ):
+        # The simulator's account is new every time: its budget memory and run lock go in a
+        # throwaway state dir, not the user's.
+        settings = demo_settings(sim, f"sqlite:///{db}", state_dir=state)
         engine = make_engine(settings.database.url)
         try:
             first = run_sync(settings, engine=engine)
