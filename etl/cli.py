@@ -176,7 +176,8 @@ def run(
         list[str] | None, typer.Argument(help="Resources to schedule (default: all).")
     ] = None,
 ) -> None:
-    """Keep the database fresh: each resource on its cadence ([schedule]) until SIGTERM."""
+    """Keep the database fresh: each resource on its cadence (see the schedule section of the
+    config) until SIGTERM."""
     from etl.scheduler import run_daemon
 
     with failures():
