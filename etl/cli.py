@@ -176,8 +176,7 @@ def run(
         list[str] | None, typer.Argument(help="Resources to schedule (default: all).")
     ] = None,
 ) -> None:
-    """Keep the database fresh: each resource on its cadence (see the schedule section of the
-    config) until SIGTERM."""
+    """Keep the database fresh: every resource on its own cadence, until SIGTERM."""
     from etl.scheduler import run_daemon
 
     with failures():
