@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from etl.db.engine import make_engine
 from etl.demo import demo_settings
-from etl.simulator import Simulator
+from datto_sim import Simulator
 from etl.sync import ResourceReport, run_sync
 
 OPEN, RESOLVED, PAGE = 2_000, 98_000, 250

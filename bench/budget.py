@@ -15,8 +15,8 @@ import time
 from etl.api.client import DattoClient
 from etl.db.engine import make_engine
 from etl.demo import demo_settings
-from etl.simulator import Simulator
-from etl.simulator.ratelimit import limiter
+from datto_sim import Simulator
+from datto_sim.ratelimit import limiter
 from etl.sync import run_sync
 
 DEVICES = 5000

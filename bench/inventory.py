@@ -17,8 +17,8 @@ import time
 
 from etl.db.engine import make_engine
 from etl.demo import demo_settings
-from etl.simulator import Simulator
-from etl.simulator import audits as sim_audits
+from datto_sim import Simulator
+from datto_sim import audits as sim_audits
 from etl.sync import run_sync
 
 DEVICES, SITES, REAUDITED, PAGE = 2_000, 50, 20, 250

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from etl import __version__
-from etl.simulator import Simulator
+from datto_sim import Simulator
 from tests.conftest import sim_env
 
 

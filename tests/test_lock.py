@@ -17,8 +17,8 @@ from etl.config import BudgetSettings, DatabaseSettings, DattoSettings, Settings
 from etl.errors import RunLockedError
 from etl.lock import account_lock
 from etl.resources.devices import devices
-from etl.simulator import Simulator
-from etl.simulator.ratelimit import limiter
+from datto_sim import Simulator
+from datto_sim.ratelimit import limiter
 from tests.conftest import sim_env
 
 HOLDER = textwrap.dedent(

@@ -29,9 +29,9 @@ from etl.resources import REGISTRY
 from etl.resources.devices import devices
 from etl.resources.sites import sites
 from etl.scheduler import DependencyGate
-from etl.simulator import Simulator
-from etl.simulator import devices as sim_devices
-from etl.simulator.server import Request, Response, error
+from datto_sim import Simulator
+from datto_sim import devices as sim_devices
+from datto_sim.server import Request, Response, error
 from tests.conftest import sim_env
 from tests.test_cli import run as cli
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from etl.config import Settings
 from etl.db.state import finish_run, start_run
 from etl.resources import REGISTRY
-from etl.simulator import Simulator
+from datto_sim import Simulator
 from etl.status import collect_status, render_status
 from etl.sync import run_sync
 from tests.conftest import settings_for

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select
 from etl.db.migrate import upgrade
 from etl.db.state import ABANDONED, start_run, sync_runs
 from etl.errors import ConfigError
-from etl.simulator import Simulator
+from datto_sim import Simulator
 from etl.sync import resolve_order, run_sync
 from tests.conftest import settings_for
 

@@ -12,11 +12,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from etl.errors import DatabaseError
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"  # inside the package: a wheel carries it
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
-    """An Alembic Config pointing at ``migrations/``, bound to ``engine`` if given."""
+    """An Alembic Config pointing at ``etl/migrations/``, bound to ``engine`` if given."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if engine is not None:

@@ -7,8 +7,8 @@ import pytest
 from etl.api.budget import RateBudget
 from etl.api.client import DattoClient
 from etl.progress import eta_seconds
-from etl.simulator import Simulator
-from etl.simulator.ratelimit import limiter
+from datto_sim import Simulator
+from datto_sim.ratelimit import limiter
 from tests.conftest import settings_for
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from etl.api.client import DattoClient
 from etl.errors import CredentialsError, MalformedResponseError, NotFoundError, UnsafeURLError
-from etl.simulator import Simulator
-from etl.simulator.server import Request, Response
-from etl.simulator.users import users
+from datto_sim import Simulator
+from datto_sim.server import Request, Response
+from datto_sim.users import users
 from tests.conftest import settings_for
 
 

@@ -13,11 +13,11 @@ from etl.errors import IPBlockedError, NotFoundError, PermissionDeniedError
 from etl.resources.alerts import alerts
 from etl.resources.devices import devices
 from etl.resources.sites import sites
-from etl.simulator import Simulator
-from etl.simulator.alerts import book
-from etl.simulator.faults import injector
-from etl.simulator.ratelimit import limiter
-from etl.simulator.server import Request, Response, error
+from datto_sim import Simulator
+from datto_sim.alerts import book
+from datto_sim.faults import injector
+from datto_sim.ratelimit import limiter
+from datto_sim.server import Request, Response, error
 from etl.sync import run_sync
 from tests.conftest import settings_for, sim_env
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, select
 
 from etl.config import Settings
-from etl.simulator import Simulator
+from datto_sim import Simulator
 from etl.sync import SyncReport, run_sync
 from tests.conftest import settings_for
 

@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from etl.api.timestamps import to_utc
 from etl.config import Settings
 from etl.resources.activity_logs import activity_logs
-from etl.simulator import Simulator
-from etl.simulator import activity as sim_activity
+from datto_sim import Simulator
+from datto_sim import activity as sim_activity
 from tests.conftest import settings_for
 from tests.resources.helpers import line, rows, small_sim, sync
 

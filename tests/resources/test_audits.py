@@ -11,10 +11,10 @@ from etl.api.timestamps import to_utc
 from etl.db.engine import make_engine
 from etl.resources.audit_children import CHILDREN
 from etl.resources.audits import device_audits
-from etl.simulator import Simulator
-from etl.simulator import audits as sim_audits
-from etl.simulator import devices as sim_devices
-from etl.simulator.server import error
+from datto_sim import Simulator
+from datto_sim import audits as sim_audits
+from datto_sim import devices as sim_devices
+from datto_sim.server import error
 from tests.conftest import settings_for
 from tests.resources.helpers import line, paths, rows, small_sim, sync
 

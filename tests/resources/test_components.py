@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from etl.resources.components import component_variables, components
-from etl.simulator import components as sim_components
+from datto_sim import components as sim_components
 from tests.resources.helpers import rows, small_sim, sync
 
 

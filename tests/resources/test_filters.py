@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from etl.api.timestamps import to_utc
 from etl.resources.filters import filters
-from etl.simulator import filters as sim_filters
+from datto_sim import filters as sim_filters
 from tests.resources.helpers import rows, small_sim, sync
 
 

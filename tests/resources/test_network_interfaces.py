@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from etl.resources.network_interfaces import device_network_interfaces
-from etl.simulator import devices as sim_devices
-from etl.simulator.network_interfaces import site_interfaces
+from datto_sim import devices as sim_devices
+from datto_sim.network_interfaces import site_interfaces
 from tests.resources.helpers import rows, small_sim, sync
 
 

@@ -9,9 +9,9 @@ from sqlalchemy import Engine
 
 from etl.resources.devices import devices
 from etl.resources.sites import sites
-from etl.simulator import Simulator
-from etl.simulator import devices as sim_devices
-from etl.simulator import sites as sim_sites
+from datto_sim import Simulator
+from datto_sim import devices as sim_devices
+from datto_sim import sites as sim_sites
 from tests.resources.helpers import line, paths, rows, small_sim, sync
 
 PAIR = ["sites", "devices"]

@@ -9,8 +9,8 @@ from sqlalchemy import Engine, select
 from etl.api.timestamps import to_utc
 from etl.resources.devices import devices
 from etl.resources.sites import sites
-from etl.simulator import Simulator
-from etl.simulator import devices as sim_devices
+from datto_sim import Simulator
+from datto_sim import devices as sim_devices
 from etl.sync import run_sync
 from tests.conftest import settings_for
 

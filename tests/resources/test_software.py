@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from etl.resources.software import device_software, device_software_audits
-from etl.simulator import audits as sim_audits
+from datto_sim import audits as sim_audits
 from tests.resources.helpers import line, paths, rows, small_sim, sync
 
 NAMES = ["sites", "devices", "device_software"]

@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from etl.api.timestamps import to_utc
 from etl.resources.users import users
-from etl.simulator import users as sim_users
+from datto_sim import users as sim_users
 from tests.resources.helpers import line, rows, small_sim, sync
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 if TYPE_CHECKING:
-    from etl.simulator.core import Simulator
+    from datto_sim.core import Simulator
 
 log = logging.getLogger(__name__)
 PUBLIC_CLIENT = "Basic " + base64.b64encode(b"public-client:public").decode()

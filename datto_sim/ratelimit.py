@@ -20,10 +20,10 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING
 
-from etl.simulator.server import Request, Response, Router, error
+from datto_sim.server import Request, Response, Router, error
 
 if TYPE_CHECKING:
-    from etl.simulator.core import Simulator
+    from datto_sim.core import Simulator
 
 STRIKE_GRACE = 2.0  # simulated seconds after a 429 in which requests already in flight land
 BLOCK_PAGE = (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from etl.simulator.server import Request, Response, Router
+from datto_sim.server import Request, Response, Router
 
 if TYPE_CHECKING:
-    from etl.simulator.core import Simulator
+    from datto_sim.core import Simulator
 
 TITLES = [
     ("scripts", "Clear Temp Files"),
@@ -29,7 +29,7 @@ def components(sim: Simulator) -> list[dict[str, Any]]:
 
 def generate(sim: Simulator) -> None:
     """Some sixty components, most with a few input or output variables."""
-    from etl.simulator.core import guid
+    from datto_sim.core import guid
 
     rng = sim.rng
     out = []

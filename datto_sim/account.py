@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from etl.simulator.server import Request, Response, Router
+from datto_sim.server import Request, Response, Router
 
 if TYPE_CHECKING:
-    from etl.simulator.core import Simulator
+    from datto_sim.core import Simulator
 
 
 def generate(sim: Simulator) -> None:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from etl.simulator.server import Request, Response, Router, error
+from datto_sim.server import Request, Response, Router, error
 
 if TYPE_CHECKING:
-    from etl.simulator.core import Simulator
+    from datto_sim.core import Simulator
 
 DAY_MS = 86_400_000
 GIB = 1024**3

@@ -17,10 +17,10 @@ import threading
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from etl.simulator.server import Request, Response, Router, error
+from datto_sim.server import Request, Response, Router, error
 
 if TYPE_CHECKING:
-    from etl.simulator.core import Simulator
+    from datto_sim.core import Simulator
 
 TRUNCATED_PAGE = b'{"pageDetails": {"count": 250, "prevPageUrl": null, "nextPageUrl": "http'
 SINGLE_PAGE_PATHS = ("/v2/account", "/v2/system/")

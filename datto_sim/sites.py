@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from etl.simulator.server import Request, Response, Router, error
+from datto_sim.server import Request, Response, Router, error
 
 if TYPE_CHECKING:
-    from etl.simulator.core import Simulator
+    from datto_sim.core import Simulator
 
 COMPANY_WORDS = [
     "Acme",
@@ -70,7 +70,7 @@ def make_site(sim: Simulator, uid: str, name: str, *, on_demand: bool = False) -
 
 def generate(sim: Simulator) -> None:
     """Customer sites plus "Deleted Devices", "Managed" and "OnDemand"."""
-    from etl.simulator.core import guid
+    from datto_sim.core import guid
 
     for n in range(sim.settings.sites):
         name = f"{sim.rng.choice(COMPANY_WORDS)} {sim.rng.choice(KINDS)} {n + 1}"

@@ -14,10 +14,10 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from etl.simulator.server import Request, Response, Router, error, page_url
+from datto_sim.server import Request, Response, Router, error, page_url
 
 if TYPE_CHECKING:
-    from etl.simulator.core import Simulator
+    from datto_sim.core import Simulator
 
 HISTORY_DAYS = 120  # more than the ETL's default 90-day backfill, so the limit shows
 DEFAULT_SIZE = 20
@@ -46,8 +46,8 @@ def make_entry(
     sim: Simulator, at_ms: int, devices: list[dict[str, Any]], sites: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """One entry at ``at_ms`` in the API's shape, about one of ``devices`` or ``sites``."""
-    from etl.simulator.core import guid
-    from etl.simulator.users import user_id, users
+    from datto_sim.core import guid
+    from datto_sim.users import user_id, users
 
     rng = sim.rng
     entity, category, action = rng.choice(KINDS)

@@ -12,7 +12,7 @@ from types import ModuleType
 
 def modules() -> list[ModuleType]:
     """The per-resource modules, in generation order (sites before devices, …)."""
-    from etl.simulator import (
+    from datto_sim import (
         account,
         activity,
         alerts,
@@ -36,6 +36,6 @@ def modules() -> list[ModuleType]:
     ]
 
 
-from etl.simulator.core import SimSettings, Simulator  # noqa: E402
+from datto_sim.core import SimSettings, Simulator  # noqa: E402
 
 __all__ = ["SimSettings", "Simulator", "modules"]

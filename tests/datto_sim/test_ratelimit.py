@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from etl.simulator import Simulator
-from etl.simulator.core import PUBLIC_CLIENT
-from etl.simulator.ratelimit import limiter, max_in_window
+from datto_sim import Simulator
+from datto_sim.core import PUBLIC_CLIENT
+from datto_sim.ratelimit import limiter, max_in_window
 
 
 @contextlib.contextmanager

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from etl.simulator.audits import nics
-from etl.simulator.server import Request, Response, Router, error
+from datto_sim.audits import nics
+from datto_sim.server import Request, Response, Router, error
 
 if TYPE_CHECKING:
-    from etl.simulator.core import Simulator
+    from datto_sim.core import Simulator
 
 FIELDS = (
     "id",

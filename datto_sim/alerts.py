@@ -18,10 +18,10 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from etl.simulator.server import Request, Response, Router, error
+from datto_sim.server import Request, Response, Router, error
 
 if TYPE_CHECKING:
-    from etl.simulator.core import Simulator
+    from datto_sim.core import Simulator
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
@@ -99,7 +99,7 @@ def make_alert(
     sim: Simulator, raised_ms: int, device: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """One open alert in the API's shape, raised at ``raised_ms`` on ``device``."""
-    from etl.simulator.core import guid
+    from datto_sim.core import guid
 
     rng = sim.rng
     if device is None and sim.devices:

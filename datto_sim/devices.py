@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from etl.simulator.server import Request, Response, Router, error
-from etl.simulator.sites import deleted_site_uid, refresh_counts
+from datto_sim.server import Request, Response, Router, error
+from datto_sim.sites import deleted_site_uid, refresh_counts
 
 if TYPE_CHECKING:
-    from etl.simulator.core import Simulator
+    from datto_sim.core import Simulator
 
 DAY_MS = 86_400_000
 DOTNET_MIN = -62135596800000
@@ -49,7 +49,7 @@ def _class(sim: Simulator) -> str:
 
 def make_device(sim: Simulator, site_uid: str, n: int) -> dict[str, Any]:
     """One device in the API's shape."""
-    from etl.simulator.core import guid
+    from datto_sim.core import guid
 
     rng, now = sim.rng, sim.now_ms()
     cls = _class(sim)

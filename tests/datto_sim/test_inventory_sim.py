@@ -8,9 +8,9 @@ import pytest
 
 from etl.api.client import DattoClient
 from etl.errors import BadRequestError, NotFoundError
-from etl.simulator import Simulator
-from etl.simulator import activity as sim_activity
-from etl.simulator import audits as sim_audits
+from datto_sim import Simulator
+from datto_sim import activity as sim_activity
+from datto_sim import audits as sim_audits
 from tests.conftest import settings_for
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from etl.simulator import Simulator
-from tests.simulator.test_alerts_sim import get
+from datto_sim import Simulator
+from tests.datto_sim.test_alerts_sim import get
 
 
 def test_times_as_numeric_strings() -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from etl.simulator import Simulator
-from etl.simulator import alerts as sim_alerts
+from datto_sim import Simulator
+from datto_sim import alerts as sim_alerts
 
 
 def get(sim: Simulator, path: str, **params: Any) -> httpx.Response:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from etl.simulator.server import Request, Response, Router, error
+from datto_sim.server import Request, Response, Router, error
 
 if TYPE_CHECKING:
-    from etl.simulator.core import Simulator
+    from datto_sim.core import Simulator
 
 MASK = "*****"  # what the API shows for a masked variable's value
 NAMES = ["LicenseKey", "AdminPassword", "BackupTarget", "ProxyHost", "PatchWindow", "Region"]

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from etl.simulator.clock import SimClock
-from etl.simulator.server import (
+from datto_sim.clock import SimClock
+from datto_sim.server import (
     PUBLIC_CLIENT,
     HTTPFront,
     Middleware,
@@ -67,7 +67,7 @@ class SimSettings:
     account_devices_missing: float = 0.0  # share of devices /v2/account/devices leaves out
     time_scale: float = 1.0
     latency: float = 0.0  # simulated seconds per answer
-    # rate limit (etl/simulator/ratelimit.py)
+    # rate limit (datto_sim/ratelimit.py)
     rate_limit_enabled: bool = True
     rate_limit: int = 600  # requests per rolling window, whole account
     rate_cutoff_ratio: float = 0.9  # past this share every answer is delayed
@@ -80,14 +80,14 @@ class SimSettings:
     competitor_after: float = 0.0  # it starts then (simulated s); 0: it has always run
     force_429_at: tuple[int, ...] = ()  # these request numbers (from 1) answer 429
     force_block_at: int = 0  # this request answers 429 and the IP is blocked from then on
-    # transient faults (etl/simulator/faults.py)
+    # transient faults (datto_sim/faults.py)
     fault_5xx: float = 0.0  # share of answers that are 500/502/503/504
     fault_drop: float = 0.0  # share of connections dropped without an answer
     fault_malformed: float = 0.0  # share of answers whose JSON is cut short
     malformed_pages: int = 0  # the first N list pages are cut short
     resolved_alert_drop: float = 0.0  # share of resolved-alert list requests dropped (seen)
     resolved_alert_latency: float = 0.0  # extra simulated seconds per resolved-alert page
-    # alerts (etl/simulator/alerts.py)
+    # alerts (datto_sim/alerts.py)
     alerts_open: int = 120
     alerts_resolved: int = 1000
     alert_page_max: int = 100  # alert lists have their own page size (live: unknown)
@@ -116,7 +116,7 @@ class Simulator:
         self.devices: dict[str, dict[str, Any]] = {}
         self.hooks: list[Callable[[Simulator, Request], None]] = []
         self._front: HTTPFront | None = None
-        from etl.simulator import modules
+        from datto_sim import modules
 
         for module in modules():
             module.register(self.router)
