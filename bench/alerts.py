@@ -22,9 +22,9 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from datto_sim import Simulator
 from etl.db.engine import make_engine
 from etl.demo import demo_settings
-from datto_sim import Simulator
 from etl.sync import ResourceReport, run_sync
 
 OPEN, RESOLVED, PAGE = 2_000, 98_000, 250

@@ -12,11 +12,11 @@ from __future__ import annotations
 import tempfile
 import time
 
+from datto_sim import Simulator
+from datto_sim.ratelimit import limiter
 from etl.api.client import DattoClient
 from etl.db.engine import make_engine
 from etl.demo import demo_settings
-from datto_sim import Simulator
-from datto_sim.ratelimit import limiter
 from etl.sync import run_sync
 
 DEVICES = 5000

@@ -15,10 +15,10 @@ import math
 import tempfile
 import time
 
-from etl.db.engine import make_engine
-from etl.demo import demo_settings
 from datto_sim import Simulator
 from datto_sim import audits as sim_audits
+from etl.db.engine import make_engine
+from etl.demo import demo_settings
 from etl.sync import run_sync
 
 DEVICES, SITES, REAUDITED, PAGE = 2_000, 50, 20, 250

@@ -9,11 +9,11 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from etl.config import BudgetSettings, DatabaseSettings, DattoSettings, Settings
-from etl.db.engine import make_engine
 from datto_sim import Simulator
 from datto_sim import alerts as sim_alerts
 from datto_sim import devices as sim_devices
+from etl.config import BudgetSettings, DatabaseSettings, DattoSettings, Settings
+from etl.db.engine import make_engine
 from etl.sync import SyncReport, run_sync
 
 DEMO_TIME_SCALE = 60.0  # one simulated minute per real second: the budget window shrinks alike

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from datto_sim import Simulator
 from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.demo import demo_settings
-from datto_sim import Simulator
 
 PG_ADMIN_URL = os.environ.get(
     "DATTO_ETL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

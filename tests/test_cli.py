@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from etl import __version__
 from datto_sim import Simulator
+from etl import __version__
 from tests.conftest import sim_env
 
 

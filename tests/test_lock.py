@@ -13,12 +13,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
+from datto_sim import Simulator
+from datto_sim.ratelimit import limiter
 from etl.config import BudgetSettings, DatabaseSettings, DattoSettings, Settings
 from etl.errors import RunLockedError
 from etl.lock import account_lock
 from etl.resources.devices import devices
-from datto_sim import Simulator
-from datto_sim.ratelimit import limiter
 from tests.conftest import sim_env
 
 HOLDER = textwrap.dedent(

@@ -20,6 +20,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, inspect, select
 
+from datto_sim import Simulator
+from datto_sim import devices as sim_devices
+from datto_sim.server import Request, Response, error
 from etl.cadence import parse_cadence, schedule
 from etl.config import load_settings
 from etl.db.engine import make_engine
@@ -29,9 +32,6 @@ from etl.resources import REGISTRY
 from etl.resources.devices import devices
 from etl.resources.sites import sites
 from etl.scheduler import DependencyGate
-from datto_sim import Simulator
-from datto_sim import devices as sim_devices
-from datto_sim.server import Request, Response, error
 from tests.conftest import sim_env
 from tests.test_cli import run as cli
 

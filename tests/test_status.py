@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from rich.console import Console
 from sqlalchemy import Engine
 
+from datto_sim import Simulator
 from etl.config import Settings
 from etl.db.state import finish_run, start_run
 from etl.resources import REGISTRY
-from datto_sim import Simulator
 from etl.status import collect_status, render_status
 from etl.sync import run_sync
 from tests.conftest import settings_for

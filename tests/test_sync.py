@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, select
 
+from datto_sim import Simulator
 from etl.db.migrate import upgrade
 from etl.db.state import ABANDONED, start_run, sync_runs
 from etl.errors import ConfigError
-from datto_sim import Simulator
 from etl.sync import resolve_order, run_sync
 from tests.conftest import settings_for
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from datto_sim import Simulator
+from datto_sim.ratelimit import limiter
 from etl.api.budget import RateBudget
 from etl.api.client import DattoClient
 from etl.progress import eta_seconds
-from datto_sim import Simulator
-from datto_sim.ratelimit import limiter
 from tests.conftest import settings_for
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from etl.api.client import DattoClient
-from etl.errors import CredentialsError, MalformedResponseError, NotFoundError, UnsafeURLError
 from datto_sim import Simulator
 from datto_sim.server import Request, Response
 from datto_sim.users import users
+from etl.api.client import DattoClient
+from etl.errors import CredentialsError, MalformedResponseError, NotFoundError, UnsafeURLError
 from tests.conftest import settings_for
 
 

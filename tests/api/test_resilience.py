@@ -8,16 +8,16 @@ import sys
 import pytest
 from sqlalchemy import Engine, select
 
-from etl.api.client import DattoClient
-from etl.errors import IPBlockedError, NotFoundError, PermissionDeniedError
-from etl.resources.alerts import alerts
-from etl.resources.devices import devices
-from etl.resources.sites import sites
 from datto_sim import Simulator
 from datto_sim.alerts import book
 from datto_sim.faults import injector
 from datto_sim.ratelimit import limiter
 from datto_sim.server import Request, Response, error
+from etl.api.client import DattoClient
+from etl.errors import IPBlockedError, NotFoundError, PermissionDeniedError
+from etl.resources.alerts import alerts
+from etl.resources.devices import devices
+from etl.resources.sites import sites
 from etl.sync import run_sync
 from tests.conftest import settings_for, sim_env
 

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from etl.api.client import DattoClient
-from etl.errors import BadRequestError, NotFoundError
 from datto_sim import Simulator
 from datto_sim import activity as sim_activity
 from datto_sim import audits as sim_audits
+from etl.api.client import DattoClient
+from etl.errors import BadRequestError, NotFoundError
 from tests.conftest import settings_for
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, select
 
-from etl.config import Settings
 from datto_sim import Simulator
+from etl.config import Settings
 from etl.sync import SyncReport, run_sync
 from tests.conftest import settings_for
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
+from datto_sim import Simulator
+from datto_sim import activity as sim_activity
 from etl.api.timestamps import to_utc
 from etl.config import Settings
 from etl.resources.activity_logs import activity_logs
-from datto_sim import Simulator
-from datto_sim import activity as sim_activity
 from tests.conftest import settings_for
 from tests.resources.helpers import line, rows, small_sim, sync
 

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from datto_sim import Simulator
+from datto_sim import alerts as sim_alerts
 from etl.api.timestamps import to_utc
 from etl.db.engine import make_engine
 from etl.db.state import load_cursor, sync_runs
 from etl.resources.alert_cursor import merge, trim
 from etl.resources.alerts import alerts
-from datto_sim import Simulator
-from datto_sim import alerts as sim_alerts
 from etl.sync import SyncReport, run_sync
 from tests.conftest import settings_for, sim_env
 

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from etl.api.timestamps import to_utc
-from etl.db.engine import make_engine
-from etl.resources.audit_children import CHILDREN
-from etl.resources.audits import device_audits
 from datto_sim import Simulator
 from datto_sim import audits as sim_audits
 from datto_sim import devices as sim_devices
 from datto_sim.server import error
+from etl.api.timestamps import to_utc
+from etl.db.engine import make_engine
+from etl.resources.audit_children import CHILDREN
+from etl.resources.audits import device_audits
 from tests.conftest import settings_for
 from tests.resources.helpers import line, paths, rows, small_sim, sync
 

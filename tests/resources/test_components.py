@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from etl.resources.components import component_variables, components
 from datto_sim import components as sim_components
+from etl.resources.components import component_variables, components
 from tests.resources.helpers import rows, small_sim, sync
 
 

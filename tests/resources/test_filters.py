@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from datto_sim import filters as sim_filters
 from etl.api.timestamps import to_utc
 from etl.resources.filters import filters
-from datto_sim import filters as sim_filters
 from tests.resources.helpers import rows, small_sim, sync
 
 

@@ -12,6 +12,16 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from datto_sim import Simulator
+from datto_sim import activity as sim_activity
+from datto_sim import audits as sim_audits
+from datto_sim import components as sim_components
+from datto_sim import filters as sim_filters
+from datto_sim import site_settings as sim_settings
+from datto_sim import users as sim_users
+from datto_sim import variables as sim_variables
+from datto_sim.network_interfaces import site_interfaces
+from datto_sim.server import error
 from etl.api.timestamps import to_utc
 from etl.db.schema import metadata
 from etl.resources.account import account
@@ -27,16 +37,6 @@ from etl.resources.sites import sites
 from etl.resources.software import device_software, device_software_audits
 from etl.resources.users import users
 from etl.resources.variables import account_variables, site_variables
-from datto_sim import Simulator
-from datto_sim import activity as sim_activity
-from datto_sim import audits as sim_audits
-from datto_sim import components as sim_components
-from datto_sim import filters as sim_filters
-from datto_sim import site_settings as sim_settings
-from datto_sim import users as sim_users
-from datto_sim import variables as sim_variables
-from datto_sim.network_interfaces import site_interfaces
-from datto_sim.server import error
 from etl.sync import run_sync
 from tests.conftest import settings_for
 from tests.resources.helpers import rows, small_sim

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from etl.resources.network_interfaces import device_network_interfaces
 from datto_sim import devices as sim_devices
 from datto_sim.network_interfaces import site_interfaces
+from etl.resources.network_interfaces import device_network_interfaces
 from tests.resources.helpers import rows, small_sim, sync
 
 

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from etl.resources.devices import devices
-from etl.resources.sites import sites
 from datto_sim import Simulator
 from datto_sim import devices as sim_devices
 from datto_sim import sites as sim_sites
+from etl.resources.devices import devices
+from etl.resources.sites import sites
 from tests.resources.helpers import line, paths, rows, small_sim, sync
 
 PAIR = ["sites", "devices"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, inspect
 
-from etl.resources.site_settings import site_mail_recipients, site_settings
 from datto_sim import site_settings as sim_settings
+from etl.resources.site_settings import site_mail_recipients, site_settings
 from tests.resources.helpers import rows, small_sim, sync
 
 

@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine, select
 
+from datto_sim import Simulator
+from datto_sim import devices as sim_devices
 from etl.api.timestamps import to_utc
 from etl.resources.devices import devices
 from etl.resources.sites import sites
-from datto_sim import Simulator
-from datto_sim import devices as sim_devices
 from etl.sync import run_sync
 from tests.conftest import settings_for
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from etl.resources.software import device_software, device_software_audits
 from datto_sim import audits as sim_audits
+from etl.resources.software import device_software, device_software_audits
 from tests.resources.helpers import line, paths, rows, small_sim, sync
 
 NAMES = ["sites", "devices", "device_software"]

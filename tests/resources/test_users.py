@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from datto_sim import users as sim_users
 from etl.api.timestamps import to_utc
 from etl.resources.users import users
-from datto_sim import users as sim_users
 from tests.resources.helpers import line, rows, small_sim, sync
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from etl.resources.variables import account_variables, site_variables
 from datto_sim import variables as sim_variables
+from etl.resources.variables import account_variables, site_variables
 from tests.resources.helpers import rows, small_sim, sync
 
 
