@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from etl.errors import DatabaseError
 
-MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"  # inside the package: a wheel carries it
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"  # in the package: wheels carry it
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
