@@ -23,7 +23,7 @@ from sqlalchemy import Engine, func, select
 
 from etl import __version__
 from etl.config import Settings, load_settings
-from etl.errors import ConfigError, DattoETLError
+from etl.errors import ConfigError, DattoETLError, StopRequested
 from etl.log import redact, setup_logging
 
 if TYPE_CHECKING:  # imported lazily at run time: --help and --version stay fast
@@ -86,7 +86,7 @@ def failures() -> Iterator[None]:
     except DattoETLError as exc:
         err.print(f"error: {redact(str(exc).splitlines()[0])}", markup=False)
         raise typer.Exit(exc.exit_code or 1) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StopRequested):
         err.print("interrupted", markup=False)
         raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort):

@@ -6,21 +6,25 @@ one-line message that names the fix, and an ``exit_code`` for the CLI::
     DattoETLError                      exit 1 unless said otherwise
     ├── ConfigError                    exit 2: every problem of the settings, one line each
     ├── DatabaseError                  the database URL is unusable or a migration failed
-    ├── RunLockedError                 another process is syncing the same account
-    ├── StopRequested                  a signal asked the run to stop (not a failure)
+    ├── RunLockedError                 exit 5: another process is syncing the same account
     └── APIError                       anything the Datto API answered, or failed to
         ├── RetriableAPIError          transient: retried with backoff, then fails the resource
         │   ├── ServerError            500/502/503/504
         │   ├── TransportError         timeout, refused or dropped connection
         │   ├── MalformedResponseError truncated or non-JSON body where JSON was due
         │   └── RateLimitedError       429: wait (Retry-After or 60 s), then go on slower
+        ├── SkippableAPIError          one item refused: per-item loops log it and pass over it
+        │   ├── NotFoundError          404: the item is gone (or was never there)
+        │   └── BadRequestError        400: e.g. an audit asked of the wrong device class
         └── FatalAPIError              retrying cannot help
             ├── CredentialsError       exit 3: the token endpoint refused the key/secret
             ├── IPBlockedError         exit 4: 403 after a 429, the edge blocks this IP
             ├── PermissionDeniedError  403 with no 429 before it
-            ├── NotFoundError          404: one item is gone (skipped by per-item loops)
-            ├── BadRequestError        400: e.g. an audit asked of the wrong device class
             └── UnsafeURLError         a nextPageUrl leading off the configured origin
+
+Signals are not errors and live outside the tree::
+
+    StopRequested                      a signal (SIGINT/SIGTERM) asked the run to stop
 
 Messages never contain the API key, secret or token.
 """
@@ -53,11 +57,6 @@ class RunLockedError(DattoETLError):
 
     exit_code = 5
 
-
-class StopRequested(DattoETLError):
-    """A signal asked the run to stop after the page in hand."""
-
-    exit_code = 0
 
 
 class APIError(DattoETLError):
@@ -113,17 +112,25 @@ class IPBlockedError(FatalAPIError):
         super().__init__(message, **kw)  # type: ignore[arg-type]
 
 
+class SkippableAPIError(APIError):
+    """The API refused one item; a loop over many items logs it and passes over it."""
+
+
 class PermissionDeniedError(FatalAPIError):
     """403 with no 429 before it: the API user lacks rights."""
 
 
-class NotFoundError(FatalAPIError):
+class NotFoundError(SkippableAPIError):
     """404: the item is gone."""
 
 
-class BadRequestError(FatalAPIError):
+class BadRequestError(SkippableAPIError):
     """400: the request does not fit the item (e.g. wrong device class)."""
 
 
 class UnsafeURLError(FatalAPIError):
     """A nextPageUrl points off the configured origin; nothing was sent there."""
+
+
+class StopRequested(Exception):  # a signal, not an error: outside the tree
+    """A signal asked the run to stop after the page in hand (not a failure)."""

@@ -21,11 +21,22 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from etl.errors import IPBlockedError
 
-LANES = ("calibrate", "high", "normal", "low")  # a free slot goes to the first lane waiting
+
+class Lane(StrEnum):
+    """Budget lanes: a free slot goes to the first lane waiting, in this order."""
+
+    CALIBRATE = "calibrate"  # the request_rate call, which every other lane waits for
+    HIGH = "high"  # cheap, frequent, urgent (open alerts)
+    NORMAL = "normal"
+    LOW = "low"  # expensive bulk (audits, software): may fill only part of the window
+
+
+LANES = tuple(Lane)
 API_WINDOW = 60.0  # Datto's window, in API seconds
 PENALTY_STEP = 0.8  # each 429 episode: go on at 80 % of the pace
 RECOVERY_STEP = 0.1  # each calm calibration gives back 10 % of the pace
@@ -325,4 +336,4 @@ class RateBudget:
                     heapq.heappush(self._ends, now - age)
 
 
-__all__ = ["API_WINDOW", "LANES", "Calibration", "Clock", "RateBudget", "SystemClock"]
+__all__ = ["API_WINDOW", "LANES", "Calibration", "Clock", "Lane", "RateBudget", "SystemClock"]

@@ -7,6 +7,7 @@ covers, so a crash can never leave a cursor ahead of its data.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +25,16 @@ from sqlalchemy import (
 
 from etl.db.load import upsert
 from etl.db.schema import JSONDoc, UTCDateTime, account_columns, metadata, utcnow
+
+
+class RunStatus(StrEnum):
+    """``sync_runs.status``: how a resource run ended (or that it is still going)."""
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
 
 sync_runs = Table(
     "sync_runs",
@@ -64,7 +75,7 @@ def start_run(engine: Engine, account_uid: str, resource: str) -> int:
                 account_uid=account_uid,
                 resource=resource,
                 started_at=now,
-                status="running",
+                status=RunStatus.RUNNING,
                 synced_at=now,
             )
         )
@@ -129,7 +140,7 @@ def close_running(engine: Engine, account_uid: str, status: str, error: str) -> 
     with engine.begin() as conn:
         result = conn.execute(
             update(sync_runs)
-            .where(sync_runs.c.account_uid == account_uid, sync_runs.c.status == "running")
+            .where(sync_runs.c.account_uid == account_uid, sync_runs.c.status == RunStatus.RUNNING)
             .values(status=status, error=error, finished_at=now, synced_at=now)
         )
     return int(result.rowcount or 0)
