@@ -2,8 +2,8 @@
 
 Every test that takes ``engine`` runs twice, on a fresh SQLite file and on a throwaway
 PostgreSQL database (created per test session, dropped at its end). PostgreSQL is at
-``DATTO_ETL_TEST_PG`` (default ``postgresql://postgres@127.0.0.1:5432/test``); when it cannot
-be reached the PostgreSQL variants fail, unless ``DATTO_ETL_SKIP_PG=1`` is set by hand.
+``ETL_TEST_PG`` (default ``postgresql://postgres@127.0.0.1:5432/test``); when it cannot
+be reached the PostgreSQL variants fail, unless ``ETL_TEST_SKIP_PG=1`` is set by hand.
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from etl.db.engine import make_engine
 from etl.demo import demo_settings
 
 PG_ADMIN_URL = os.environ.get(
-    "DATTO_ETL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    "ETL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
 
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     """A throwaway PostgreSQL database for this test session (dropped afterwards)."""
-    if os.environ.get("DATTO_ETL_SKIP_PG") == "1":
-        pytest.skip("DATTO_ETL_SKIP_PG=1")
+    if os.environ.get("ETL_TEST_SKIP_PG") == "1":
+        pytest.skip("ETL_TEST_SKIP_PG=1")
     name = f"etl_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
