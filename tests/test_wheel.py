@@ -29,7 +29,8 @@ def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
 @pytest.mark.slow
 def test_wheel_installs_and_runs(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)], ROOT)
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)]
+    _run(build, ROOT)
     (wheel,) = dist.glob("datto_rmm_etl-*.whl")
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
