@@ -15,6 +15,7 @@ import time
 from datto_sim import Simulator
 from datto_sim.ratelimit import limiter
 from etl.api.client import DattoClient
+from etl.api.session import DattoSession
 from etl.db.engine import make_engine
 from etl.demo import demo_settings
 from etl.sync import run_sync
@@ -34,19 +35,19 @@ def main() -> None:
     ):
         settings = demo_settings(sim, f"sqlite:///{tmp}/bench.db", state_dir=tmp)
         engine = make_engine(settings.database.url)
-        client = DattoClient(settings.datto, settings.budget)
+        session = DattoSession(settings.datto, settings.budget)
         started = time.monotonic()
         try:
-            report = run_sync(settings, ["sites", "devices"], engine=engine, client=client)
+            report = run_sync(settings, ["sites", "devices"], engine=engine, session=session)
             uids = list(sim.devices)
             answered = sum(
                 1
-                for _, body in client.get_many(f"/v2/device/{uid}" for uid in uids)
+                for _, body in DattoClient(session).get_many(f"/v2/device/{uid}" for uid in uids)
                 if isinstance(body, dict)
             )
         finally:
             elapsed = (time.monotonic() - started) * SCALE
-            client.close()
+            session.close()
             engine.dispose()
         share = settings.budget.requests_per_minute
         requests = len(sim.records)

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,18 +157,43 @@ def sync(
 ) -> None:
     """Sync the account (or the named resources) into the database once."""
     from etl.db.engine import make_engine
-    from etl.progress import make_progress
-    from etl.sync import run_sync
 
     with failures():
         settings = settings_for_command()
         engine = make_engine(settings.database.url)
-        collector = make_progress(progress)
-        with collector if hasattr(collector, "__enter__") else contextlib.nullcontext():
-            report = run_sync(settings, resources or None, engine=engine, progress=collector)
+        report = sync_with_progress(settings, resources or None, engine, progress)
         print_report(report, engine)
         if not report.ok:
             raise typer.Exit(1)
+
+
+def sync_with_progress(
+    settings: Settings, names: list[str] | None, engine: Engine, show: bool | None
+) -> SyncReport:
+    """``run_sync`` with progress shown against the session's budget; SIGINT/SIGTERM stop it.
+
+    The first signal sets the session's stop event (budget waits and backoff end at once, the
+    run in hand is recorded ``stopped``); a second one interrupts.
+    """
+    from etl.api.session import DattoSession
+    from etl.lock import account_lock
+    from etl.progress import make_progress
+    from etl.stop import stop_on_signals
+    from etl.sync import run_sync
+
+    settings.require_credentials()  # before any waiting for the lock
+    stop = threading.Event()
+    # The lock before the session (run_sync passes through it): the budget then starts from
+    # the window, and any IP block, that the previous run left behind.
+    with (
+        account_lock(settings),
+        DattoSession(settings.datto, settings.budget, stop=stop) as session,
+        stop_on_signals(stop),
+    ):
+        collector = make_progress(show, budget=session.budget)
+        shown = collector if isinstance(collector, contextlib.AbstractContextManager) else None
+        with shown or contextlib.nullcontext():
+            return run_sync(settings, names, engine=engine, session=session, progress=collector)
 
 
 @app.command()

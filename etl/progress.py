@@ -3,7 +3,8 @@
 Resources report progress in requests (``total`` = requests they will need, when known). The
 ETA comes from the requests still needed and the rate budget: what the window has free goes
 now, the rest at the budget's pace; when the API answers slower than the budget allows,
-the observed pace wins.
+the observed pace wins. The budget is handed to the collector by whoever opened the API
+session (the CLI), so the ETA follows the budget of the account being synced.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from rich.progress import (
 from rich.text import Text
 
 from etl.api.budget import RateBudget
-from etl.api.memory import latest_budget
 from etl.resources.base import NoProgress
 from etl.resources.base import Progress as ProgressProtocol
 
@@ -58,26 +58,33 @@ def clock_text(seconds: float | None) -> str:
 
 
 class BudgetETAColumn(ProgressColumn):
-    """``eta 3:20`` from the requests still needed and the rate budget."""
+    """``eta 3:20`` from the requests still needed and the rate budget (if given)."""
+
+    def __init__(self, budget: RateBudget | None = None) -> None:
+        super().__init__()
+        self.budget = budget
 
     def render(self, task: Task) -> Text:
         if task.total is None or task.finished:
             return Text("")
-        eta = eta_seconds(task.total - task.completed, latest_budget(), task.speed)
+        eta = eta_seconds(task.total - task.completed, self.budget, task.speed)
         return Text(f"eta {clock_text(eta)}", style="progress.remaining")
 
 
 class RichProgress:
-    """One bar per resource; totals (in requests) may arrive late and grow."""
+    """One bar per resource; totals (in requests) may arrive late and grow.
 
-    def __init__(self, console: Console | None = None) -> None:
+    ``budget`` is the rate budget the ETAs are computed from (none: the observed pace only).
+    """
+
+    def __init__(self, console: Console | None = None, budget: RateBudget | None = None) -> None:
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description:<16}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            BudgetETAColumn(),
+            BudgetETAColumn(budget),
             console=console or Console(stderr=True),
             transient=False,
         )
@@ -113,10 +120,14 @@ class RichProgress:
 
 
 class LogProgress:
-    """Without a terminal: a plain log line per resource every ``every`` seconds."""
+    """Without a terminal: a plain log line per resource every ``every`` seconds.
 
-    def __init__(self, every: float = LOG_EVERY) -> None:
+    ``budget`` is the rate budget the ETAs are computed from (none: the observed pace only).
+    """
+
+    def __init__(self, every: float = LOG_EVERY, budget: RateBudget | None = None) -> None:
         self.every = every
+        self.budget = budget
         self._state: dict[str, list[Any]] = {}  # resource → [done, total, started, last line]
         self._lock = threading.Lock()
 
@@ -138,7 +149,7 @@ class LogProgress:
                 return
             state[3] = now
         speed = done / (now - started) if now > started else None
-        left = eta_seconds(total - done, latest_budget(), speed) if total else None
+        left = eta_seconds(total - done, self.budget, speed) if total else None
         log.info(
             "%s: %d%s requests, eta %s",
             resource,
@@ -153,8 +164,13 @@ class LogProgress:
             self._state.pop(resource, None)
 
 
-def make_progress(enabled: bool | None = None) -> ProgressProtocol:
-    """Bars on a terminal (or when asked), log lines otherwise, nothing when turned off."""
+def make_progress(
+    enabled: bool | None = None, budget: RateBudget | None = None
+) -> ProgressProtocol:
+    """Bars on a terminal (or when asked), log lines otherwise, nothing when turned off.
+
+    ``budget`` is the session's rate budget, for the ETAs.
+    """
     if enabled is None:
-        return RichProgress() if sys.stderr.isatty() else LogProgress()
-    return RichProgress() if enabled else NoProgress()
+        return RichProgress(budget=budget) if sys.stderr.isatty() else LogProgress(budget=budget)
+    return RichProgress(budget=budget) if enabled else NoProgress()

@@ -2,7 +2,7 @@
 
 One APScheduler 3 job per resource of :data:`etl.resources.REGISTRY` (in-memory job store, so
 nothing is pickled), each running :func:`etl.sync.run_resource` exactly as ``datto-etl sync``
-does, all through ONE :class:`~etl.api.client.DattoClient`: every job spends the one rate
+does, all through ONE :class:`~etl.api.session.DattoSession`: every job spends the one rate
 budget, in a priority lane that follows its cost (open alerts high, audits and software low).
 
 - Cadences and lanes: :mod:`etl.cadence` (``[schedule]`` of the config, defaults by cost).
@@ -10,9 +10,10 @@ budget, in a priority lane that follows its cost (open alerts high, audits and s
   still going becomes one run right after it; a missed fire (machine asleep) runs once.
 - Dependencies: resources related by ``depends_on`` never run at the same time, and a
   dependency waiting to run goes before its dependents (:class:`DependencyGate`).
-- Signals: SIGTERM/SIGINT set the stop event that ``RunContext.checkpoint()`` checks between
-  pages and that also ends the client's sleeps (budget waits, backoff), so the page in hand
-  commits or rolls back whole, the run is recorded ``stopped``, and the process exits 0.
+- Signals: SIGTERM/SIGINT set the stop event (:mod:`etl.stop`) that ``RunContext.checkpoint()``
+  checks between pages and that also ends the session's sleeps (budget waits, backoff), so
+  the page in hand commits or rolls back whole, the run is recorded ``stopped``, and the
+  process exits 0.
 - Start: the schema is upgraded; ``running`` rows of a killed process are closed as failed
   (abandoned); a resource whose last run was ok waits until it is due again.
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import threading
 import time
 from collections import Counter
@@ -40,8 +40,9 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
-from etl.api.budget import SystemClock
+from etl.api.budget import Lane
 from etl.api.client import DattoClient
+from etl.api.session import DattoSession
 from etl.cadence import lane, schedule
 from etl.config import Settings
 from etl.db.engine import make_engine
@@ -52,6 +53,7 @@ from etl.errors import CredentialsError, StopRequested
 from etl.lock import account_lock
 from etl.resources.base import RunContext
 from etl.status import latest_runs
+from etl.stop import stop_on_signals
 from etl.sync import dependencies, fetch_account_uid, resolve_order, run_resource
 
 log = logging.getLogger(__name__)
@@ -126,41 +128,6 @@ class DependencyGate:
         return True
 
 
-class StoppableClock(SystemClock):
-    """Real time whose sleeps (budget waits, retry backoff) end in StopRequested on a signal."""
-
-    def __init__(self, stop: threading.Event) -> None:
-        self.stop = stop
-
-    def sleep(self, seconds: float) -> None:
-        if self.stop.wait(max(0.0, seconds)):
-            raise StopRequested("stop requested")
-
-
-@contextlib.contextmanager
-def stop_on_signals(stop: threading.Event, hurry: threading.Event) -> Iterator[None]:
-    """SIGTERM/SIGINT set ``stop``; a second one sets ``hurry`` (give up waiting)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signals can only be caught in the main thread (in-process tests)
-        return
-
-    def handler(signum: int, _frame: object) -> None:
-        name = signal.Signals(signum).name
-        if stop.is_set():
-            hurry.set()
-            log.warning("%s again: not waiting for running jobs any longer", name)
-            return
-        log.info("%s received: finishing the page in hand, then stopping", name)
-        stop.set()
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 class Daemon:
     """The scheduler of one account; :meth:`run` blocks until ``stop`` is set."""
 
@@ -189,29 +156,25 @@ class Daemon:
     def run(self) -> None:
         """Serve until stopped; raises only what stops everything (credentials, database)."""
         upgrade(self.engine)
-        client = DattoClient(self.settings.datto, self.settings.budget)
-        # Same time source, but a signal ends the client's sleeps (budget waits, backoff) at
-        # once; set after construction so the client keeps the account's shared budget.
-        budget_clock = client.budget.clock
-        client.clock = client.budget.clock = StoppableClock(self.stop)
+        # the daemon's stop event is the session's: a signal ends its budget waits and backoff
+        session = DattoSession(self.settings.datto, self.settings.budget, stop=self.stop)
         try:
-            account_uid = fetch_account_uid(client.scoped(priority="high"))
+            account_uid = fetch_account_uid(DattoClient(session, Lane.HIGH))
             with account_lock(self.settings):  # held for the daemon's whole lifetime
                 abandoned = close_running(self.engine, account_uid, "failed", ABANDONED)
                 if abandoned:
                     log.warning("closed %d run(s) left 'running' by a dead process", abandoned)
-                self._serve(client, account_uid)
+                self._serve(session, account_uid)
         except StopRequested:
             pass  # a signal during start-up (e.g. while retrying /v2/account): a clean stop
         finally:
-            client.budget.clock = budget_clock  # the budget outlives us (one per process)
-            client.close()
+            session.close()
         if self.fatal is not None:
             raise self.fatal
 
-    def _serve(self, client: DattoClient, account_uid: str) -> None:
+    def _serve(self, session: DattoSession, account_uid: str) -> None:
         ctx = RunContext(
-            client=client,
+            client=DattoClient(session),  # each run gets its own view (run_resource)
             engine=self.engine,
             account_uid=account_uid,
             settings=self.settings,
@@ -227,7 +190,7 @@ class Daemon:
         now = utcnow()
         with self.engine.connect() as conn:
             for position, name in enumerate(self.order):
-                cadence, priority = self.cadences[name], lane(name)
+                cadence, priority = self.cadences[name], Lane(lane(name))
                 latest, _ = latest_runs(conn, account_uid, name)
                 due = now  # never run, or the last run did not end ok: run at once
                 if latest is not None and latest.status == "ok":
@@ -237,7 +200,7 @@ class Daemon:
                 self.scheduler.add_job(
                     self._job,
                     cadence.trigger(due),
-                    args=(ctx, name, client.scoped(priority=priority)),
+                    args=(ctx, name, session, priority),
                     id=name,
                     name=name,
                     next_run_time=due,  # explicit: a start a moment ago must not skip a turn
@@ -257,13 +220,13 @@ class Daemon:
             self.scheduler.shutdown(wait=False)
             self._drain(account_uid)
 
-    def _job(self, ctx: RunContext, name: str, client: DattoClient) -> None:
+    def _job(self, ctx: RunContext, name: str, session: DattoSession, priority: Lane) -> None:
         try:
             # hold() also settles the gate's count of this submission when stopping
             with self.gate.hold(name, self.stop) as go:
                 if not go:
                     return
-                _, failure = run_resource(ctx, name, client)
+                _, failure = run_resource(ctx, name, session, priority)
         except Exception as exc:  # the database went away: say so; the next run tries again
             first = f"{type(exc).__name__}: {exc}".splitlines()[0]
             log.error("%s: run could not be recorded: %s", name, first)

@@ -16,7 +16,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from etl.api.budget import Lane
 from etl.api.client import DattoClient
+from etl.api.session import DattoSession
 from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.db.migrate import upgrade
@@ -99,11 +101,11 @@ def fetch_account_uid(client: DattoClient) -> str:
 
 
 def run_resource(
-    ctx: RunContext, name: str, base_client: DattoClient
+    ctx: RunContext, name: str, session: DattoSession, lane: Lane = Lane.NORMAL
 ) -> tuple[ResourceReport, BaseException | None]:
-    """Run one resource with its own request counter and sync_runs row."""
+    """Run one resource with its own client view (request counter, ``lane``) and sync_runs row."""
     resource = REGISTRY[name]
-    client = base_client.scoped()
+    client = DattoClient(session, lane)
     rctx = replace(ctx, client=client, started_at=utcnow())  # this run's own clock and counter
     run_id = start_run(ctx.engine, ctx.account_uid, name)
     started = time.monotonic()
@@ -172,41 +174,45 @@ def run_sync(
     names: list[str] | None = None,
     *,
     engine: Engine | None = None,
-    client: DattoClient | None = None,
+    session: DattoSession | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
 ) -> SyncReport:
     """Sync ``names`` (all resources when empty) and return the report.
 
-    Raises only for what stops everything: bad config, database trouble, credentials,
-    an IP block. Per-resource failures are in the report (``report.ok`` is False).
+    ``session`` is the API session to use (one is opened, with ``stop``, when None); its
+    stop event stops the run. Raises only for what stops everything: bad config, database
+    trouble, credentials, an IP block. Per-resource failures are in the report
+    (``report.ok`` is False).
     """
+    if session is not None and stop is not None and stop is not session.stop:
+        raise ValueError("run_sync: give the stop event to the session")
     order = resolve_order(names or settings.sync.resources or None)
     settings.require_credentials()
     own_engine = engine is None
     engine = engine or make_engine(settings.database.url)
-    own_client = client is None
-    client = client or DattoClient(settings.datto, settings.budget)
+    own_session = session is None
+    session = session or DattoSession(settings.datto, settings.budget, stop=stop)
     started = time.monotonic()
     try:
         upgrade(engine)
-        first = client.scoped()
+        first = DattoClient(session)
         account_uid = fetch_account_uid(first)
         # We hold the account's run lock: a row still 'running' belongs to a dead process.
         close_running(engine, account_uid, "failed", ABANDONED)
         report = SyncReport(account_uid=account_uid, requests=first.counter.count)
         ctx = RunContext(
-            client=client,
+            client=first,  # each resource gets its own view (run_resource)
             engine=engine,
             account_uid=account_uid,
             settings=settings,
-            stop=stop or threading.Event(),
+            stop=session.stop,
             progress=progress or NoProgress(),
         )
         for name in order:
             if ctx.stop.is_set():
                 break
-            line, failure = run_resource(ctx, name, client)
+            line, failure = run_resource(ctx, name, session)
             report.resources.append(line)
             report.requests += line.requests
             if isinstance(failure, ABORTS_ALL):
@@ -214,7 +220,7 @@ def run_sync(
         report.seconds = time.monotonic() - started
         return report
     finally:
-        if own_client:
-            client.close()
+        if own_session:
+            session.close()
         if own_engine:
             engine.dispose()

@@ -8,6 +8,7 @@ be reached the PostgreSQL variants fail, unless ``ETL_TEST_SKIP_PG=1`` is set by
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from datto_sim import Simulator
+from etl.api.client import DattoClient
+from etl.api.session import DattoSession
 from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.demo import demo_settings
@@ -93,6 +96,14 @@ def sim() -> Iterator[Simulator]:
 def settings_for(sim: Simulator, db_url: str = "sqlite://", **budget: object) -> Settings:
     """Settings pointing at ``sim``, the budget on its time scale."""
     return demo_settings(sim, db_url, **budget)
+
+
+@contextlib.contextmanager
+def client_for(sim: Simulator, **datto: object) -> Iterator[DattoClient]:
+    """A client view on a fresh API session to ``sim`` (``datto`` overrides DattoSettings)."""
+    s = settings_for(sim)
+    with DattoSession(s.datto.model_copy(update=datto), s.budget) as session:
+        yield DattoClient(session)
 
 
 def sim_env(sim: Simulator, db_url: str) -> dict[str, str]:

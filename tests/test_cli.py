@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from datto_sim import Simulator
@@ -109,3 +111,46 @@ def test_demo(tmp_path: Path) -> None:
     assert "requests used" in result.stdout and "rows per table" in result.stdout
     with sqlite3.connect(tmp_path / "demo.db") as conn:
         assert conn.execute("select count(*) from devices").fetchone()[0] == 401
+
+
+def sync_run_status(db: Path, resource: str) -> str | None:
+    """The status of the last sync_runs row of ``resource`` (None before there is one)."""
+    try:
+        with sqlite3.connect(db) as conn:
+            row = conn.execute(
+                "select status from sync_runs where resource = ? order by id desc", (resource,)
+            ).fetchone()
+    except sqlite3.OperationalError:  # no table yet
+        return None
+    return row[0] if row else None
+
+
+def test_a_signal_ends_a_sync_waiting_for_the_budget(tmp_path: Path) -> None:
+    db = tmp_path / "etl.db"
+    with Simulator(devices=20, sites=2) as sim:
+        env = sim_env(sim, f"sqlite:///{db}")
+        # three requests an hour: the token, the first look and the account fill the window
+        env["DATTO_ETL_BUDGET_REQUESTS_PER_MINUTE"] = "3"
+        env["DATTO_ETL_BUDGET_WINDOW_SECONDS"] = "3600"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "etl", "sync", "sites"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60  # only guards against a hang
+            while sync_run_status(db, "sites") != "running" and proc.poll() is None:
+                assert time.monotonic() < deadline, "the sites run never started"
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)  # the budget wait itself is an hour
+        finally:
+            proc.kill()
+        assert sim.count("GET /v2/account/sites") == 0
+    assert proc.returncode != 0, out + err  # not ok: the run was stopped
+    assert "Traceback" not in err
+    assert sync_run_status(db, "sites") == "stopped"
+    assert "stopped by signal" in out

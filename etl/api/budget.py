@@ -5,7 +5,12 @@ This budget keeps our own share below ``limit`` per ``window`` seconds, and belo
 account has left under its cut-off line once other integrations' use is known
 (:meth:`RateBudget.calibrate`, fed by :mod:`etl.api.calibrate`). ``acquire()`` blocks until a
 slot is free; low-priority requests may only fill part of the window, so high and normal
-ones always find room. The clock is injected so tests can drive time.
+ones always find room. The clock is injected (:mod:`etl.api.clock`) so tests can drive time; a
+stop event handed to ``acquire()`` ends its wait at once with :class:`~etl.errors.StopRequested`.
+
+Calibration is a hook: :meth:`RateBudget.calibrate_when_due` runs a :data:`Calibrator` (one
+look at the account's request rate, :func:`etl.api.calibrate.calibrate` by default) when a look
+is due, one caller at a time; the session that sends requests supplies it.
 
 Every duration the API speaks of (60 s to wait after a 429, the 5-minute block) is in API
 seconds; :meth:`RateBudget.api_seconds` turns them into this budget's time, which differs
@@ -19,11 +24,12 @@ import heapq
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any
 
+from etl.api.clock import Clock, SystemClock, pause
 from etl.errors import IPBlockedError
 
 
@@ -42,25 +48,6 @@ PENALTY_STEP = 0.8  # each 429 episode: go on at 80 % of the pace
 RECOVERY_STEP = 0.1  # each calm calibration gives back 10 % of the pace
 
 
-class Clock(Protocol):
-    """Monotonic time and sleeping, injectable for tests."""
-
-    def now(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    """Real time."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
-
-
 @dataclass
 class Calibration:
     """What one ``GET /v2/system/request_rate`` said, and what the budget made of it."""
@@ -71,6 +58,14 @@ class Calibration:
     ours: int
     others: int
     limit: int
+
+
+Reader = Callable[[str], Any]
+"""One GET of an API path in the calibration lane, no retries (the session provides it)."""
+
+Calibrator = Callable[["RateBudget", Reader], "Calibration | None"]
+"""The calibration hook: read the account's request rate with ``Reader`` and fit the budget
+(:meth:`RateBudget.calibrate`); None when it could not be read."""
 
 
 @dataclass
@@ -105,7 +100,7 @@ class RateBudget:
     _prev_others: int | None = field(default=None, init=False)
     _next_calibration: float = field(default=float("-inf"), init=False)
     _first_look: bool = field(default=False, init=False)  # the first calibration is out
-    _waiting: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LANES, 0), init=False)
+    _waiting: dict[Lane, int] = field(default_factory=lambda: dict.fromkeys(LANES, 0), init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -125,9 +120,9 @@ class RateBudget:
 
     # -- spending ----------------------------------------------------------------------------
 
-    def _room(self, lane: str) -> int:
+    def _room(self, lane: Lane) -> int:
         """Slots ``lane`` may fill in the window (low leaves the rest to high and normal)."""
-        if lane == "low":
+        if lane is Lane.LOW:
             return max(1, math.floor(self.limit * self.low_share))
         return self.limit
 
@@ -140,9 +135,11 @@ class RateBudget:
         )
 
     @contextlib.contextmanager
-    def slot(self, priority: str = "normal") -> Iterator[float]:
+    def slot(
+        self, lane: Lane = Lane.NORMAL, *, stop: threading.Event | None = None
+    ) -> Iterator[float]:
         """Hold a slot while one request is out; it leaves the window a window after."""
-        waited = self.acquire(priority, hold=True)
+        waited = self.acquire(lane, hold=True, stop=stop)
         try:
             yield waited
         finally:
@@ -150,16 +147,22 @@ class RateBudget:
                 self._in_flight -= 1
                 heapq.heappush(self._ends, self.clock.now())
 
-    def acquire(self, priority: str = "normal", *, hold: bool = False) -> float:
+    def acquire(
+        self,
+        lane: Lane = Lane.NORMAL,
+        *,
+        hold: bool = False,
+        stop: threading.Event | None = None,
+    ) -> float:
         """Block until one more request fits; return the seconds waited.
 
-        ``priority`` is "high", "normal" or "low" ("calibrate" for the calibration call,
-        which goes first): a free slot goes to the highest lane waiting, and low may only fill
-        ``low_share`` of the window. ``hold`` keeps the slot in flight until released (see
-        :meth:`slot`); otherwise it counts from now. Raises :class:`IPBlockedError` while an
-        IP block lasts.
+        A free slot goes to the highest :class:`Lane` waiting (calibration first), and low may
+        only fill ``low_share`` of the window. ``hold`` keeps the slot in flight until
+        released (see :meth:`slot`); otherwise it counts from now. Raises
+        :class:`IPBlockedError` while an IP block lasts, and :class:`StopRequested` as soon
+        as ``stop`` is set while waiting.
         """
-        lane = priority if priority in LANES else "normal"
+        lane = Lane(lane)
         higher = LANES[: LANES.index(lane)]
         waited = 0.0
         queued = False
@@ -171,7 +174,7 @@ class RateBudget:
                         raise self._blocked_error()
                     in_use = self._trim(now)
                     wait = max(0.0, self._paused_until - now)
-                    if self._first_look and not wait and lane != "calibrate":
+                    if self._first_look and not wait and lane is not Lane.CALIBRATE:
                         # the account's use is not known yet: the first calibration is out
                         wait = self.window / 200
                     fits = in_use < self._room(lane)
@@ -192,7 +195,7 @@ class RateBudget:
                         oldest = self._ends[0] + self.window - now if self._ends else self.window
                         wait = min(oldest, self.window / 20)
                 wait = max(wait, self.window / 2000)
-                self.clock.sleep(wait)
+                pause(self.clock, wait, stop)  # a signal ends the wait at once
                 waited += wait
         finally:
             if queued:
@@ -260,6 +263,18 @@ class RateBudget:
         """The calibration call ended, read or not: nobody waits for it any longer."""
         with self._lock:
             self._first_look = False
+
+    def calibrate_when_due(self, look: Callable[[], Calibration | None]) -> Calibration | None:
+        """Run the calibration hook ``look`` if a look is due (one caller; others go on).
+
+        Whatever ``look`` does, raises or not, the other lanes stop waiting for it after.
+        """
+        if not self.calibration_due():
+            return None
+        try:
+            return look()
+        finally:
+            self.calibration_over()
 
     def calibrate(
         self,
@@ -336,4 +351,4 @@ class RateBudget:
                     heapq.heappush(self._ends, now - age)
 
 
-__all__ = ["API_WINDOW", "LANES", "Calibration", "Clock", "Lane", "RateBudget", "SystemClock"]
+__all__ = ["API_WINDOW", "LANES", "Calibration", "Calibrator", "Lane", "RateBudget", "Reader"]

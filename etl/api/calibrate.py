@@ -4,20 +4,21 @@
 rolling window), ``accountRateLimit`` (600) and ``accountCutOffRatio`` (0.9, the line past
 which Datto delays answers). Other integrations' use is that count less our own, and counts
 against us: :meth:`~etl.api.budget.RateBudget.calibrate` keeps the account below the line.
-The client calls :func:`maybe_calibrate` before each request: the first request of a run
-calibrates, and so does the first one after every ``calibrate_every_seconds``.
+
+:func:`calibrate` is the budget's calibration hook (a :data:`~etl.api.budget.Calibrator`):
+the session hands it to :meth:`~etl.api.budget.RateBudget.calibrate_when_due` before each
+request, so the first request of a run calibrates, and so does the first one after every
+``calibrate_every_seconds``. It reads through the ``read`` callable it is given and knows
+nothing of the client.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from etl.api.budget import Calibration
+from etl.api.budget import Calibration, RateBudget, Reader
 from etl.errors import APIError, CredentialsError, IPBlockedError, MalformedResponseError
-
-if TYPE_CHECKING:
-    from etl.api.client import DattoClient
 
 log = logging.getLogger(__name__)
 REQUEST_RATE = "/v2/system/request_rate"
@@ -36,26 +37,22 @@ def parse(body: Any) -> tuple[int, int | None, float | None]:
     return int(body["accountCount"]), int(limit) if limit else None, number("accountCutOffRatio")
 
 
-def calibrate(client: DattoClient) -> Calibration | None:
-    """Read the account's request rate once and fit the budget; None if it could not be read.
+def calibrate(budget: RateBudget, read: Reader) -> Calibration | None:
+    """Read the account's request rate once and fit ``budget``; None if it could not be read.
 
-    One attempt only: a failed look leaves the limit as it was until the next one. Stopping
-    errors (credentials, IP block) are raised.
+    ``read`` GETs a path once (no retries). One attempt only: a failed look leaves the limit
+    as it was until the next one. Stopping errors (credentials, IP block) are raised.
     """
-    budget = client.budget
     before = budget.last_calibration.limit if budget.last_calibration else budget.share
     ours = budget.used()  # before our call: requests still in flight may not be counted yet
     try:
-        body = client.request_once(REQUEST_RATE, calibrating=True)
-        count, limit, ratio = parse(body)
+        count, limit, ratio = parse(read(REQUEST_RATE))
         result = budget.calibrate(count, ours=ours + 1, account_limit=limit, cutoff_ratio=ratio)
     except (CredentialsError, IPBlockedError):
         raise
     except APIError as exc:
         log.info("could not read the account's request rate (%s); keeping the pace", exc)
         return None
-    finally:
-        budget.calibration_over()
     log.debug(
         "request rate: account %d/%d in the window, others %d, our limit now %d",
         result.account_count,
@@ -72,11 +69,4 @@ def calibrate(client: DattoClient) -> Calibration | None:
     return result
 
 
-def maybe_calibrate(client: DattoClient) -> Calibration | None:
-    """Calibrate when due (one thread at a time; the others go on meanwhile)."""
-    if client.calibration and client.budget.calibration_due():
-        return calibrate(client)
-    return None
-
-
-__all__ = ["REQUEST_RATE", "calibrate", "maybe_calibrate", "parse"]
+__all__ = ["REQUEST_RATE", "calibrate", "parse"]

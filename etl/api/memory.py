@@ -27,7 +27,6 @@ from etl.config import BudgetSettings, DattoSettings
 log = logging.getLogger(__name__)
 _budgets: dict[tuple[str, float], RateBudget] = {}
 _budgets_lock = threading.Lock()
-_latest: list[RateBudget] = []  # the budget handed out last (for progress ETAs)
 
 
 def state_dir(budget: BudgetSettings) -> Path:
@@ -112,7 +111,6 @@ def budget_for(datto: DattoSettings, settings: BudgetSettings) -> RateBudget:
         fresh = budget is None
         if budget is None:
             budget = _budgets[key] = RateBudget(window=settings.window_seconds)
-        _latest[:] = [budget]
     budget.low_share = settings.low_priority_share
     budget.account_limit = settings.account_limit
     budget.cutoff_ratio = settings.cutoff_ratio
@@ -128,11 +126,6 @@ def budget_for(datto: DattoSettings, settings: BudgetSettings) -> RateBudget:
     return budget
 
 
-def latest_budget() -> RateBudget | None:
-    """The budget of the account this process talked to last, if any."""
-    return _latest[0] if _latest else None
-
-
 def remember_window(datto: DattoSettings, settings: BudgetSettings, budget: RateBudget) -> None:
     """Write this budget's current window to the account's memory (for the next process)."""
     now = time.time()
@@ -143,7 +136,6 @@ __all__ = [
     "AccountMemory",
     "account_key",
     "budget_for",
-    "latest_budget",
     "remember_window",
     "state_dir",
 ]

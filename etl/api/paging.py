@@ -68,8 +68,8 @@ class ListWalk:
             raise MalformedResponseError(f"{where}: an item is not a JSON object")
         details = body.get("pageDetails")
         has = isinstance(details, dict)
-        total = details.get("totalCount") if has else None
-        nxt = details.get("nextPageUrl") if has else None
+        paging: dict[str, Any] = details if isinstance(details, dict) else {}
+        total, nxt = paging.get("totalCount"), paging.get("nextPageUrl")
         url = str(self.request_url)
         return Page(items, self.number, url, total if isinstance(total, int) else None, nxt, has)
 

@@ -3,7 +3,8 @@
 :class:`BudgetTransport` wraps httpx's transport, so every request (the token call and the
 auth flow's retry after a 401 included) spends a slot of the rate budget in the lane of the
 resource that sent it, and counts in that resource's :class:`RequestCounter`. Who sent it is
-carried by context variables that :func:`request_scope` sets around one client call.
+carried by context variables that :func:`request_scope` sets around one client call. The
+session's stop event ends a wait for a slot at once (:class:`~etl.errors.StopRequested`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from etl.api.budget import RateBudget
+from etl.api.budget import Lane, RateBudget
 
 
 @dataclass
@@ -34,21 +35,29 @@ class RequestCounter:
 _counter: contextvars.ContextVar[RequestCounter | None] = contextvars.ContextVar(
     "datto_request_counter", default=None
 )
-_lane: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "datto_request_priority", default="normal"
+_lane: contextvars.ContextVar[Lane] = contextvars.ContextVar(
+    "datto_request_lane", default=Lane.NORMAL
 )
 
 
 class BudgetTransport(httpx.BaseTransport):
-    """Spend a budget slot for every request sent, and count it for the current resource."""
+    """Spend a budget slot for every request sent, and count it for the current resource.
 
-    def __init__(self, inner: httpx.BaseTransport, budget: RateBudget) -> None:
+    ``stop`` (the session's stop event) ends a wait for a slot with StopRequested.
+    """
+
+    def __init__(
+        self,
+        inner: httpx.BaseTransport,
+        budget: RateBudget,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.inner = inner
         self.budget = budget
+        self.stop = stop
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        lane = _lane.get()
-        with self.budget.slot(lane):
+        with self.budget.slot(_lane.get(), stop=self.stop):
             counter = _counter.get()
             if counter is not None:
                 counter.add()
@@ -59,7 +68,7 @@ class BudgetTransport(httpx.BaseTransport):
 
 
 @contextlib.contextmanager
-def request_scope(counter: RequestCounter, lane: str) -> Iterator[None]:
+def request_scope(counter: RequestCounter, lane: Lane) -> Iterator[None]:
     """Count the requests sent inside the block in ``counter``, in budget lane ``lane``."""
     counter_token = _counter.set(counter)
     lane_token = _lane.set(lane)

@@ -1,28 +1,19 @@
-"""The rate budget: window, lanes, calibration; against the simulator with a competitor."""
+"""The rate budget: window, lanes, calibration, stopping; against the simulator and a competitor."""
 
 from __future__ import annotations
+
+import threading
 
 import pytest
 
 from datto_sim import Simulator
 from datto_sim.ratelimit import limiter
-from etl.api.budget import RateBudget
-from etl.api.client import DattoClient
+from etl.api.budget import Calibration, Lane, RateBudget
+from etl.api.clock import SystemClock
+from etl.errors import StopRequested
 from etl.progress import eta_seconds
-from tests.conftest import settings_for
-
-
-class StepClock:
-    """Time that only moves when someone sleeps (an injected clock, not a mock)."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
+from tests.api.clock import StepClock
+from tests.conftest import client_for
 
 
 def test_never_more_than_the_limit_in_any_window() -> None:
@@ -51,10 +42,10 @@ def test_low_lane_leaves_room_for_normal_and_high() -> None:
     clock = StepClock()
     budget = RateBudget(share=10, window=60.0, clock=clock, low_share=0.7)
     for _ in range(7):
-        assert budget.acquire("low") == 0
+        assert budget.acquire(Lane.LOW) == 0
     start = clock.now()
-    assert budget.acquire("normal") == 0 and budget.acquire("high") == 0
-    budget.acquire("low")  # the eighth low one waits for the first to leave the window
+    assert budget.acquire(Lane.NORMAL) == 0 and budget.acquire(Lane.HIGH) == 0
+    budget.acquire(Lane.LOW)  # the eighth low one waits for the first to leave the window
     assert clock.now() > start
 
 
@@ -97,6 +88,59 @@ def test_window_hands_over_between_budgets() -> None:
     assert clock.now() - start == pytest.approx(60.0, abs=0.1)
 
 
+def test_a_stop_ends_a_budget_wait_at_once() -> None:
+    budget = RateBudget(share=1, window=3600.0, clock=SystemClock())
+    budget.acquire()  # the window is full for an hour
+    stop = threading.Event()
+    outcome: list[BaseException] = []
+
+    def wait_for_a_slot() -> None:
+        try:
+            budget.acquire(stop=stop)
+        except BaseException as exc:  # what ended the wait is the result
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait_for_a_slot)
+    waiter.start()
+    stop.set()
+    waiter.join(60)  # only guards against a hang: the wait itself is an hour
+    assert not waiter.is_alive() and isinstance(outcome[0], StopRequested)
+    assert budget.total == 1  # nothing more was let through
+
+
+def test_a_stop_ends_a_fake_clock_wait_without_passing_time() -> None:
+    clock = StepClock()
+    budget = RateBudget(share=1, window=60.0, clock=clock)
+    stop = threading.Event()
+    budget.acquire(stop=stop)  # a free slot: no wait, stop or not
+    stop.set()
+    with pytest.raises(StopRequested):
+        budget.acquire(stop=stop)
+    assert clock.now() == 1000.0
+
+
+def test_calibration_hook_runs_once_when_due_and_releases_the_others() -> None:
+    clock = StepClock()
+    budget = RateBudget(share=300, window=60.0, clock=clock, calibrate_every=15.0)
+    looks: list[float] = []
+
+    def look() -> Calibration | None:
+        looks.append(clock.now())
+        return budget.calibrate(10, ours=1)
+
+    assert budget.calibrate_when_due(look) is not None  # the first look is due at once
+    assert budget.calibrate_when_due(look) is None  # not again before calibrate_every
+    clock.sleep(15.0)
+
+    def failing() -> Calibration | None:
+        raise RuntimeError("the look failed")
+
+    with pytest.raises(RuntimeError):
+        budget.calibrate_when_due(failing)
+    assert looks == [1000.0]
+    assert budget.acquire() == 0  # nobody waits for a look that is over
+
+
 def test_eta_from_requests_left_and_the_budget() -> None:
     budget = RateBudget(share=300, window=60.0, clock=StepClock())
     assert eta_seconds(1300, budget) == 200.0  # 300 fit in the empty window, 1000 at 5/s
@@ -109,8 +153,7 @@ def test_competitor_never_pushes_the_account_past_the_cutoff(after: float) -> No
     with Simulator(
         devices=450, sites=4, time_scale=30, competitor_rpm=300, competitor_after=after
     ) as sim:
-        s = settings_for(sim)
-        with DattoClient(s.datto, s.budget) as client:
+        with client_for(sim) as client:
             paths = [f"/v2/device/{uid}" for uid in sim.devices]
             answers = [body for _, body in client.get_many(paths)]
         rl = limiter(sim)

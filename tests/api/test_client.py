@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,13 +11,10 @@ from datto_sim import Simulator
 from datto_sim.server import Request, Response
 from datto_sim.users import users
 from etl.api.client import DattoClient
+from etl.api.session import DattoSession
 from etl.errors import CredentialsError, MalformedResponseError, NotFoundError, UnsafeURLError
-from tests.conftest import settings_for
-
-
-def client_for(sim: Simulator, **kw: object) -> DattoClient:
-    s = settings_for(sim)
-    return DattoClient(s.datto.model_copy(update=kw), s.budget)
+from tests.api.clock import StepClock
+from tests.conftest import client_for, settings_for
 
 
 def test_token_is_fetched_once_and_reused(sim: Simulator) -> None:
@@ -38,10 +34,14 @@ def test_one_refresh_on_401_then_go_on(sim: Simulator) -> None:
 
 
 def test_token_refreshed_before_it_expires() -> None:
-    with Simulator(devices=10, sites=2, token_lifetime=1.0) as sim, client_for(sim) as client:
-        client.get("/v2/account")
-        time.sleep(1.1)  # the token's expires_in (1 s) has run out
-        client.get("/v2/account")
+    clock = StepClock()
+    with Simulator(devices=10, sites=2, token_lifetime=1.0) as sim:
+        s = settings_for(sim)
+        with DattoSession(s.datto, s.budget, clock=clock) as session:
+            client = DattoClient(session)
+            client.get("/v2/account")
+            clock.sleep(1.1)  # the token's expires_in (1 s) has run out on the session's clock
+            client.get("/v2/account")
         assert sim.count("GET /v2/account", status=401) == 0
         assert sim.count("POST /auth/oauth/token") == 2
 
@@ -72,8 +72,8 @@ def test_secret_with_trailing_newline_works(sim: Simulator) -> None:
             "api_secret": SecretStr(sim.settings.api_secret + "\n"),
         }
     )
-    with DattoClient(fixed) as client:
-        assert client.get("/v2/account")["uid"] == sim.account_uid
+    with DattoSession(fixed) as session:
+        assert DattoClient(session).get("/v2/account")["uid"] == sim.account_uid
 
 
 def test_paging_follows_absolute_next_urls(sim: Simulator) -> None:

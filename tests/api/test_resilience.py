@@ -13,18 +13,12 @@ from datto_sim.alerts import book
 from datto_sim.faults import injector
 from datto_sim.ratelimit import limiter
 from datto_sim.server import Request, Response, error
-from etl.api.client import DattoClient
 from etl.errors import IPBlockedError, NotFoundError, PermissionDeniedError
 from etl.resources.alerts import alerts
 from etl.resources.devices import devices
 from etl.resources.sites import sites
 from etl.sync import run_sync
-from tests.conftest import settings_for, sim_env
-
-
-def client_for(sim: Simulator) -> DattoClient:
-    s = settings_for(sim)
-    return DattoClient(s.datto, s.budget)
+from tests.conftest import client_for, settings_for, sim_env
 
 
 def test_faults_leave_the_database_equal_to_the_account(engine: Engine, db_url: str) -> None:

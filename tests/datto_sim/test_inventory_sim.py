@@ -11,7 +11,7 @@ from datto_sim import activity as sim_activity
 from datto_sim import audits as sim_audits
 from etl.api.client import DattoClient
 from etl.errors import BadRequestError, NotFoundError
-from tests.conftest import settings_for
+from tests.conftest import client_for
 
 
 @pytest.fixture
@@ -22,8 +22,7 @@ def sim() -> Iterator[Simulator]:
 
 @pytest.fixture
 def client(sim: Simulator) -> Iterator[DattoClient]:
-    settings = settings_for(sim)
-    with DattoClient(settings.datto, settings.budget) as c:
+    with client_for(sim) as c:
         yield c
 
 

@@ -1,0 +1,310 @@
+"""The shared half of talking to Datto: one session per account, opened by a sync or the daemon.
+
+A :class:`DattoSession` holds what every request shares: one ``httpx.Client`` (one connection
+pool), the token (:class:`~etl.api.auth.DattoAuth`), the rate budget behind
+:class:`~etl.api.transport.BudgetTransport`, the origin, the account's memory on disk, the
+settings, the calibration hook and the stop event. Resources never hold it: each run gets a
+light :class:`~etl.api.client.DattoClient` over it, with its own request counter and budget
+lane (as dlt's rest_client sits on a shared ``requests.Session``).
+
+:meth:`DattoSession.get` is one logical GET on behalf of such a view: the calibration hook
+first when a look is due, then the request, its answer turned into JSON or an error of
+:mod:`etl.errors`, and transient faults retried with backoff. A 429 pauses every thread
+(``Retry-After`` or Datto's 60 s) and slows the pace; a 403 after a 429 (or an edge's non-JSON
+403) is an IP block: every thread stops, and the block is remembered on disk (:mod:`.memory`)
+so no process calls the API before it ends.
+
+Stopping: ``stop`` is a ``threading.Event`` (SIGINT/SIGTERM set it in ``datto-etl sync`` and
+``datto-etl run``). Budget waits and retry backoff sleep on it, so setting it ends them at once
+with :class:`~etl.errors.StopRequested`; the run is then recorded ``stopped``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from etl import __version__
+from etl.api.auth import DattoAuth, same_origin
+from etl.api.budget import Calibration, Calibrator, Lane, RateBudget
+from etl.api.calibrate import calibrate
+from etl.api.clock import Clock, SystemClock, pause
+from etl.api.memory import AccountMemory, budget_for, remember_window
+from etl.api.transport import BudgetTransport, RequestCounter, request_scope
+from etl.config import BudgetSettings, DattoSettings
+from etl.errors import (
+    BadRequestError,
+    CredentialsError,
+    FatalAPIError,
+    IPBlockedError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RetriableAPIError,
+    ServerError,
+    TransportError,
+    UnsafeURLError,
+)
+
+log = logging.getLogger(__name__)
+MAX_429_PER_REQUEST = 3  # a request limited this often fails its resource (others go on)
+
+
+class DattoSession:
+    """One httpx client, one token, one budget, one origin, one stop event for an account.
+
+    Without ``budget`` and ``clock``, the budget is the account's process-wide one
+    (:func:`~etl.api.memory.budget_for`), remembered across processes; a test's own clock or
+    budget gets a private one. ``calibrator`` is the budget's calibration hook (None: never
+    calibrate). ``stop`` ends budget waits and backoff with StopRequested once set.
+    """
+
+    def __init__(
+        self,
+        settings: DattoSettings,
+        budget_settings: BudgetSettings | None = None,
+        *,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+        budget: RateBudget | None = None,
+        stop: threading.Event | None = None,
+        calibrator: Calibrator | None = calibrate,
+    ) -> None:
+        budget_settings = budget_settings or BudgetSettings()
+        self.settings = settings
+        self.budget_settings = budget_settings
+        self.clock: Clock = clock or SystemClock()
+        self.origin = httpx.URL(settings.origin)
+        self.stop = stop or threading.Event()
+        self.calibrator = calibrator  # reads /v2/system/request_rate at the start and regularly
+        shared = budget is None and clock is None
+        self.budget = budget or (
+            budget_for(settings, budget_settings)
+            if shared
+            else RateBudget(
+                share=budget_settings.requests_per_minute,
+                window=budget_settings.window_seconds,
+                clock=self.clock,
+                low_share=budget_settings.low_priority_share,
+                account_limit=budget_settings.account_limit,
+                cutoff_ratio=budget_settings.cutoff_ratio,
+                calibrate_every=budget_settings.calibrate_every_seconds,
+            )
+        )
+        self.memory = AccountMemory.of(settings, budget_settings) if shared else None
+        key = settings.api_key.get_secret_value() if settings.api_key else ""
+        secret = settings.api_secret.get_secret_value() if settings.api_secret else ""
+        self.auth = DattoAuth(settings.origin, key, secret, clock=self.clock.now)
+        inner = transport or httpx.HTTPTransport(retries=0)
+        self.http = httpx.Client(
+            auth=self.auth,
+            transport=BudgetTransport(inner, self.budget, self.stop),
+            timeout=httpx.Timeout(
+                settings.timeout_seconds, connect=min(10.0, settings.timeout_seconds)
+            ),
+            headers={"Accept": "application/json", "User-Agent": f"datto-rmm-etl/{__version__}"},
+            follow_redirects=False,  # a redirect could lead the token elsewhere
+        )
+        self.max_retries = settings.max_retries
+        self.page_size = settings.page_size
+        self.concurrency = budget_settings.concurrency
+
+    def close(self) -> None:
+        """Close the connection pool and hand the window over to the next process."""
+        if self.memory is not None:
+            remember_window(self.settings, self.budget_settings, self.budget)
+        self.http.close()
+
+    def __enter__(self) -> DattoSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- one request -----------------------------------------------------------------------
+
+    def url(self, path: str) -> httpx.URL:
+        """``/v2/...`` → absolute API URL on the configured origin."""
+        return self.origin.join("/api" + path if path.startswith("/v2/") else path)
+
+    def get(
+        self,
+        path_or_url: str | httpx.URL,
+        params: dict[str, Any] | None = None,
+        *,
+        counter: RequestCounter,
+        lane: Lane = Lane.NORMAL,
+    ) -> Any:
+        """GET a JSON document, retrying transient faults; fatal ones raise at once.
+
+        Every request sent (token and calibration calls included) counts in ``counter`` and
+        spends a budget slot in ``lane``.
+        """
+        url = path_or_url if isinstance(path_or_url, httpx.URL) else self.url(path_or_url)
+        if not same_origin(url, self.origin):
+            raise UnsafeURLError(f"refusing to call {url.host}: not the configured origin")
+        attempt = 0
+        limited = 0
+        while True:
+            self.calibrate_if_due(counter)
+            try:
+                return self.send(url, params, counter=counter, lane=lane)
+            except RateLimitedError as exc:
+                limited += 1
+                self.on_429(exc)  # the budget pauses every thread; acquire() waits it out
+                if limited > MAX_429_PER_REQUEST:
+                    raise
+            except RetriableAPIError as exc:
+                if attempt >= self.max_retries:
+                    raise
+                delay = self.backoff(attempt)
+                attempt += 1
+                log.info("retrying %s in %.1f s after: %s", url.path, delay, exc)
+                self.sleep(delay)
+
+    def get_once(self, path: str, *, counter: RequestCounter, lane: Lane) -> Any:
+        """One GET without retries (429 and 403 bookkeeping still done)."""
+        try:
+            return self.send(self.url(path), None, counter=counter, lane=lane)
+        except RateLimitedError as exc:
+            self.on_429(exc)
+            raise
+
+    def send(
+        self,
+        url: httpx.URL,
+        params: dict[str, Any] | None,
+        *,
+        counter: RequestCounter,
+        lane: Lane,
+    ) -> Any:
+        """Send one GET, counted in ``counter`` and budgeted in ``lane``; JSON or an error."""
+        try:
+            with request_scope(counter, lane):
+                response = self.http.get(url, params=params)
+        except httpx.TimeoutException as exc:
+            raise TransportError(f"timeout on {url.path}", url=str(url)) from exc
+        except httpx.TransportError as exc:
+            raise TransportError(
+                f"connection failed on {url.path}: {type(exc).__name__}", url=str(url)
+            ) from exc
+        except MalformedResponseError as exc:  # the token call answered no token: why?
+            if exc.status == 429:
+                raise RateLimitedError(
+                    "the token endpoint answered 429", retry_after=None, status=429
+                ) from None
+            if exc.status == 403:
+                raise self._blocked() from None
+            raise
+        return self._decode(response)
+
+    def _decode(self, response: httpx.Response) -> Any:
+        status, path = response.status_code, response.request.url.path
+        if status == 200:
+            try:
+                return response.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise MalformedResponseError(
+                    f"{path} answered a body that is not complete JSON", status=status
+                ) from None
+        if status == 401:
+            raise CredentialsError(
+                "Datto refused the API token even after a refresh: check DATTO_API_KEY and "
+                "DATTO_API_SECRET",
+                status=status,
+            )
+        if status == 429:
+            raise RateLimitedError(
+                f"{path} answered 429 (account rate limit reached)",
+                retry_after=_retry_after(response),
+                status=status,
+            )
+        if status == 403:
+            if self.budget.recently_limited() or not _is_json(response):
+                raise self._blocked()
+            raise PermissionDeniedError(
+                f"Datto answered 403 on {path}: the API user lacks permission for it",
+                status=status,
+            )
+        if status == 404:
+            raise NotFoundError(f"{path} answered 404 (not found)", status=status)
+        if status == 400:
+            raise BadRequestError(f"{path} answered 400 (bad request)", status=status)
+        if status >= 500:
+            raise ServerError(f"{path} answered {status}", status=status)
+        raise FatalAPIError(f"{path} answered an unexpected {status}", status=status)
+
+    # -- pacing ----------------------------------------------------------------------------
+
+    def calibrate_if_due(self, counter: RequestCounter) -> Calibration | None:
+        """Run the calibration hook when the budget says a look is due (counted in ``counter``).
+
+        The look goes in the calibration lane, which every other lane waits for.
+        """
+        hook = self.calibrator
+        if hook is None:
+            return None
+
+        def read(path: str) -> Any:
+            return self.get_once(path, counter=counter, lane=Lane.CALIBRATE)
+
+        return self.budget.calibrate_when_due(lambda: hook(self.budget, read))
+
+    def _blocked(self) -> IPBlockedError:
+        """An IP block: stop every thread now and remember it for the processes to come."""
+        seconds = self.budget.api_seconds(self.budget_settings.block_seconds)
+        self.budget.block(seconds)
+        until = time.time() + seconds
+        message = (
+            f"Datto blocked this IP (403 after a rate-limit breach); no API call "
+            f"until {time.strftime('%H:%M:%S', time.localtime(until))} "
+            f"({seconds:.0f} s): run again after that"
+        )
+        if self.memory is not None:
+            self.memory.record_block(until, message)
+        log.error(message)
+        return IPBlockedError(message, until=until, status=403)
+
+    def on_429(self, exc: RateLimitedError) -> float:
+        """A 429 came back: pause the budget (``Retry-After`` or 60 s) and slow down."""
+        wait = self.budget.api_seconds(exc.retry_after if exc.retry_after is not None else 60.0)
+        self.budget.on_rate_limited(wait)
+        log.warning("429 from Datto: pausing %.1f s and slowing down", wait)
+        return wait
+
+    def backoff(self, attempt: int) -> float:
+        """Capped exponential backoff with full jitter, in budget seconds."""
+        return self.budget.api_seconds(random.uniform(0, min(30.0, 0.5 * 2**attempt)))
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep on the session's clock; the stop event ends it with StopRequested."""
+        pause(self.clock, seconds, self.stop)
+
+
+def _is_json(response: httpx.Response) -> bool:
+    """True when the body parses as JSON (Datto's own errors do; an edge's block page not)."""
+    try:
+        response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+__all__ = ["MAX_429_PER_REQUEST", "DattoSession"]
