@@ -38,7 +38,7 @@ from etl.api.timestamps import to_epoch_ms, to_utc
 from etl.db.load import upsert
 from etl.db.schema import JSONDoc, UTCDateTime, account_columns, metadata, utcnow
 from etl.db.state import load_cursor, save_cursor
-from etl.errors import BadRequestError, DattoETLError
+from etl.errors import BadRequestError, DattoETLError, StopRequested
 from etl.resources.alert_cursor import AlertCursor, Gap, above, covered, merge, trim
 from etl.resources.base import (
     Resource,
@@ -407,7 +407,7 @@ class Alerts(Resource):
         job = AlertRun(ctx)
         try:
             return job.run()
-        except DattoETLError as exc:
+        except (DattoETLError, StopRequested) as exc:
             # what was done until now is committed; let the sync record it with the failure
             job.details["stop_reason"] = type(exc).__name__
             exc.result = job.result  # type: ignore[attr-defined]
