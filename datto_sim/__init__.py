@@ -17,10 +17,12 @@ def modules() -> list[ModuleType]:
         activity,
         alerts,
         audits,
+        bad_items,
         components,
         devices,
         faults,
         filters,
+        hostile,
         network_interfaces,
         ratelimit,
         site_settings,
@@ -32,7 +34,7 @@ def modules() -> list[ModuleType]:
     return [
         *(account, sites, devices, users, audits, variables, site_settings, components),
         *(filters, network_interfaces, activity, alerts),
-        *(ratelimit, faults),
+        *(ratelimit, faults, hostile, bad_items),
     ]
 
 
