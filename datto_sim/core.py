@@ -80,6 +80,8 @@ class SimSettings:
     alerts_open: int = 120
     alerts_resolved: int = 1000
     alert_page_max: int = 100  # alert lists have their own page size (live: unknown)
+    # activity logs (datto_sim/activity.py)
+    activity_date_unit: str = "s"  # "s": epoch seconds with a fraction (seen); "ms": epoch ms
     # hostile conditions (datto_sim/hostile.py, bad_items.py): each selector is a tuple of
     # route patterns (fnmatch: "GET /v2/audit/*") or "lists" (every list page); () is off.
     # Read per request, so sim.reconfigure() switches them mid-test.

@@ -11,6 +11,7 @@ import pytest
 
 from datto_sim import Simulator
 from datto_sim import bad_items as sim_bad
+from datto_sim.activity import activities
 from datto_sim.ratelimit import limiter
 from tests.datto_sim.helpers import session
 
@@ -83,6 +84,22 @@ def test_bad_items_spoil_a_few_items_the_same_way_on_every_page_size() -> None:
 
 def canonical(item: Any) -> str:
     return json.dumps(item, sort_keys=True)
+
+
+def test_bad_items_in_activity_logs_keep_paging_whole() -> None:
+    knobs: dict[str, Any] = {"bad_items": ("lists",), "bad_item_count": 5, "time_scale": 100}
+    with Simulator(devices=40, sites=4, **knobs) as sim, session(sim) as http:
+        url = "/api/v2/activity-logs"
+        params: Any = {"from": "2000-01-01T00:00:00Z", "size": 9, "order": "asc"}
+        seen = 0
+        while True:
+            page = http.get(url, params=params).json()
+            if not page["activities"]:
+                break
+            seen += len(page["activities"])
+            url, params = page["pageDetails"]["nextPageUrl"], None
+        assert seen == len(activities(sim))
+        assert len(sim_bad.served(sim)["/v2/activity-logs"]) == 5
 
 
 def test_junk_next_urls_never_end_and_bring_the_same_items() -> None:
