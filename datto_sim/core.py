@@ -82,6 +82,8 @@ class SimSettings:
     alert_page_max: int = 100  # alert lists have their own page size (live: unknown)
     # activity logs (datto_sim/activity.py)
     activity_date_unit: str = "s"  # "s": epoch seconds with a fraction (seen); "ms": epoch ms
+    # request_rate (datto_sim/ratelimit.py)
+    write_quota: bool = True  # request_rate reports write counters (False: the older bucket)
     # hostile conditions (datto_sim/hostile.py, bad_items.py): each selector is a tuple of
     # route patterns (fnmatch: "GET /v2/audit/*") or "lists" (every list page); () is off.
     # Read per request, so sim.reconfigure() switches them mid-test.
