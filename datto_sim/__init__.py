@@ -20,9 +20,11 @@ def modules() -> list[ModuleType]:
         bad_items,
         components,
         devices,
+        dnet,
         faults,
         filters,
         hostile,
+        jobs,
         network_interfaces,
         ratelimit,
         site_settings,
@@ -33,7 +35,7 @@ def modules() -> list[ModuleType]:
 
     return [
         *(account, sites, devices, users, audits, variables, site_settings, components),
-        *(filters, network_interfaces, activity, alerts),
+        *(filters, network_interfaces, activity, jobs, dnet, alerts),
         *(ratelimit, faults, hostile, bad_items),
     ]
 

@@ -84,6 +84,11 @@ class SimSettings:
     activity_date_unit: str = "s"  # "s": epoch seconds with a fraction (seen); "ms": epoch ms
     # request_rate (datto_sim/ratelimit.py)
     write_quota: bool = True  # request_rate reports write counters (False: the older bucket)
+    # jobs, Datto Networking, platform status (datto_sim/jobs.py, dnet.py, account.py)
+    jobs: int | None = None  # jobs in the generated history; None: 3 + devices // 100
+    jobs_follow_clock: bool = False  # False: jobs move on only by jobs.advance_jobs()
+    job_status_case: str = "title"  # "title": Success (spec, API_FACTS); "lower": success
+    platform_version: str = "2.0.0-sim.1"  # GET /v2/system/status → version
     # hostile conditions (datto_sim/hostile.py, bad_items.py): each selector is a tuple of
     # route patterns (fnmatch: "GET /v2/audit/*") or "lists" (every list page); () is off.
     # Read per request, so sim.reconfigure() switches them mid-test.
