@@ -17,10 +17,14 @@ def modules() -> list[ModuleType]:
         activity,
         alerts,
         audits,
+        bad_items,
         components,
         devices,
+        dnet,
         faults,
         filters,
+        hostile,
+        jobs,
         network_interfaces,
         ratelimit,
         site_settings,
@@ -31,8 +35,8 @@ def modules() -> list[ModuleType]:
 
     return [
         *(account, sites, devices, users, audits, variables, site_settings, components),
-        *(filters, network_interfaces, activity, alerts),
-        *(ratelimit, faults),
+        *(filters, network_interfaces, activity, jobs, dnet, alerts),
+        *(ratelimit, faults, hostile, bad_items),
     ]
 
 

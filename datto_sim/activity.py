@@ -4,8 +4,10 @@
 without ``from`` only the last 15 minutes). Pages are ``size`` long (``max`` is ignored);
 ``nextPageUrl`` carries ``searchAfter=epochMs,uuid&page=next`` and is present on every
 non-empty page, the last one included, where it leads to an empty list (API_FACTS.md).
-``date`` is epoch seconds with a fraction; ``details`` is a JSON *string* whose dates are
-epoch ms.
+``date`` is epoch seconds with a fraction (seen) or, with ``activity_date_unit="ms"``,
+epoch ms (what Datto's documentation says); ``details`` is a JSON *string* whose dates are
+epoch ms either way. Job entries (entity ``DEVICE``, category ``job``) come from
+:mod:`datto_sim.jobs`, which builds them with :func:`envelope`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 HISTORY_DAYS = 120  # more than the ETL's default 90-day backfill, so the limit shows
 DEFAULT_SIZE = 20
 KINDS = [
-    ("DEVICE", "job", "deployment"),
+    ("DEVICE", "patch", "audit"),  # job entries come from datto_sim.jobs, with real jobs
     ("DEVICE", "device", "move.device"),
     ("DEVICE", "remote", "remote.session"),
     ("DEVICE", "device", "note"),
@@ -34,7 +36,7 @@ FILTERS = ("from", "until", "entities", "categories", "actions", "siteIds", "use
 
 def activities(sim: Simulator) -> list[dict[str, Any]]:
     """Every entry, oldest first by (date, id): the simulator's ground truth."""
-    return sim.__dict__["activities"]  # type: ignore[no-any-return]
+    return sim.__dict__["activities"]
 
 
 def sort_key(entry: dict[str, Any]) -> tuple[int, str]:
@@ -42,24 +44,25 @@ def sort_key(entry: dict[str, Any]) -> tuple[int, str]:
     return round(entry["date"] * 1000), entry["id"]
 
 
-def make_entry(
-    sim: Simulator, at_ms: int, devices: list[dict[str, Any]], sites: list[dict[str, Any]]
+def envelope(
+    sim: Simulator,
+    at_ms: int,
+    kind: tuple[str, str, str],
+    device: dict[str, Any] | None,
+    site: dict[str, Any] | None,
+    user: dict[str, Any] | None,
+    details: dict[str, Any],
+    *,
+    uid: str,
+    std: tuple[bool, bool] = (False, False),
 ) -> dict[str, Any]:
-    """One entry at ``at_ms`` in the API's shape, about one of ``devices`` or ``sites``."""
-    from datto_sim.core import guid
-    from datto_sim.users import user_id, users
+    """One entry in the API's shape: ``kind`` is (entity, category, action); ``details``
+    goes out as a JSON string."""
+    from datto_sim.users import user_id
 
-    rng = sim.rng
-    entity, category, action = rng.choice(KINDS)
-    device = rng.choice(devices) if devices and entity == "DEVICE" else None
-    site = sim.sites.get(device["siteUid"]) if device else rng.choice(sites)
-    people = users(sim)
-    user = rng.choice(people) if people else None
-    details = {"jobUid": guid(rng), "scheduledAt": at_ms - rng.randint(0, 3_600_000)}
-    if action == "login":
-        details = {"ip": f"198.51.100.{rng.randint(1, 254)}", "loginDate": at_ms}
+    entity, category, action = kind
     return {
-        "id": guid(rng),
+        "id": uid,
         "entity": entity,
         "category": category,
         "action": action,
@@ -76,9 +79,38 @@ def make_entry(
         if user
         else None,
         "details": json.dumps(details),
-        "hasStdOut": action == "deployment",
-        "hasStdErr": action == "deployment" and rng.random() < 0.2,
+        "hasStdOut": std[0],
+        "hasStdErr": std[1],
     }
+
+
+def make_entry(
+    sim: Simulator, at_ms: int, devices: list[dict[str, Any]], sites: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One entry at ``at_ms`` in the API's shape, about one of ``devices`` or ``sites``."""
+    from datto_sim.core import guid
+    from datto_sim.users import users
+
+    rng = sim.rng
+    kind = rng.choice(KINDS)
+    entity, category, action = kind
+    device = rng.choice(devices) if devices and entity == "DEVICE" else None
+    site = sim.sites.get(device["siteUid"]) if device else rng.choice(sites)
+    people = users(sim)
+    user = rng.choice(people) if people else None
+    details = {
+        "entity": entity,
+        "event.action": action,
+        "event.category": category,
+        "ref.uid": guid(rng),
+        "ref.date": at_ms - rng.randint(0, 3_600_000),  # inner dates: epoch ms
+    }
+    if action == "login":
+        details = {"ip": f"198.51.100.{rng.randint(1, 254)}", "loginDate": at_ms}
+    uid = guid(rng)
+    if action == "audit":
+        rng.random()  # the draw of the old job entries' hasStdErr: the seeded data stays put
+    return envelope(sim, at_ms, kind, device, site, user, details, uid=uid)
 
 
 def generate(sim: Simulator) -> None:
@@ -182,4 +214,14 @@ def register(router: Router) -> None:
             "prevPageUrl": None,
             "nextPageUrl": link,
         }
+        if sim.settings.activity_date_unit == "ms":
+            chunk = [{**e, "date": on_wire_ms(e["date"])} for e in chunk]
+        with sim.lock:
+            chunk = sim.shape(req, activities(sim), chunk)
         return Response(200, {"pageDetails": details, "activities": chunk})
+
+
+def on_wire_ms(date: Any) -> Any:
+    """An entry's ``date`` (epoch seconds) as epoch ms, the documented unit (spoiled ones as
+    they are)."""
+    return round(date * 1000) if isinstance(date, int | float) else date

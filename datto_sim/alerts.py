@@ -92,7 +92,7 @@ class AlertBook(dict[str, dict[str, Any]]):
 
 def book(sim: Simulator) -> AlertBook:
     """The simulator's alerts (ground truth for tests)."""
-    return sim.__dict__["alerts"]  # type: ignore[no-any-return]
+    return sim.__dict__["alerts"]
 
 
 def make_alert(

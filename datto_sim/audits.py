@@ -108,7 +108,7 @@ class AuditStore:
 
 def store(sim: Simulator) -> AuditStore:
     """The simulator's audit store (created by :func:`generate`)."""
-    return sim.__dict__["audit_store"]  # type: ignore[no-any-return]
+    return sim.__dict__["audit_store"]
 
 
 def generate(sim: Simulator) -> None:
@@ -169,7 +169,7 @@ def _agent_audit(sim: Simulator, device: dict[str, Any], rev: int) -> dict[str, 
     rng = st.rng(device["uid"], "hardware")
     maker, model = rng.choice(MODELS)
     modules = _memory(rng, rng.choice([1, 2, 4]))
-    disks = []
+    disks: list[dict[str, Any]] = []
     for letter in "CDE"[: rng.randint(1, 3)]:
         size = rng.choice([128, 256, 512, 1024]) * GIB
         disks.append(

@@ -14,7 +14,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -30,20 +29,10 @@ from datto_sim.server import (
     error,
     new_token,
     page_url,
+    render_times,
 )
 
-TIME_KEYS = frozenset(
-    {
-        "lastSeen",
-        "lastReboot",
-        "lastAuditDate",
-        "creationDate",
-        "timestamp",
-        "resolvedOn",
-        "created",
-        "lastAccess",
-    }
-)
+BAD_KINDS = ("surrogate", "huge_id", "list_for_string", "long_uid", "bad_time")
 
 
 @dataclass(frozen=True)
@@ -91,6 +80,35 @@ class SimSettings:
     alerts_open: int = 120
     alerts_resolved: int = 1000
     alert_page_max: int = 100  # alert lists have their own page size (live: unknown)
+    # activity logs (datto_sim/activity.py)
+    activity_date_unit: str = "s"  # "s": epoch seconds with a fraction (seen); "ms": epoch ms
+    # request_rate (datto_sim/ratelimit.py)
+    write_quota: bool = True  # request_rate reports write counters (False: the older bucket)
+    # jobs, Datto Networking, platform status (datto_sim/jobs.py, dnet.py, account.py)
+    jobs: int | None = None  # jobs in the generated history; None: 3 + devices // 100
+    jobs_follow_clock: bool = False  # False: jobs move on only by jobs.advance_jobs()
+    job_status_case: str = "title"  # "title": Success (spec, API_FACTS); "lower": success
+    platform_version: str = "2.0.0-sim.1"  # GET /v2/system/status → version
+    # hostile conditions (datto_sim/hostile.py, bad_items.py): each selector is a tuple of
+    # route patterns (fnmatch: "GET /v2/audit/*") or "lists" (every list page); () is off.
+    # Read per request, so sim.reconfigure() switches them mid-test.
+    trickle: tuple[str, ...] = ()  # bodies sent one byte per trickle_seconds
+    trickle_seconds: float = 1.0  # simulated seconds per body byte
+    oversize: tuple[str, ...] = ()  # list pages padded far past max
+    oversize_mb: float = 20.0  # the padded page's size in MB (10**6 bytes)
+    bad_items: tuple[str, ...] = ()  # lists with a few spoiled items (bad_items.py)
+    bad_item_count: int = 5  # spoiled items per list
+    bad_item_kinds: tuple[str, ...] = BAD_KINDS  # which spoils, in turn
+    junk_next: tuple[str, ...] = ()  # nextPageUrl: the same page again, a new junk parameter
+    deep_json: tuple[str, ...] = ()  # list pages nested deep_json_depth levels deep
+    deep_json_depth: int = 100_000
+    hang: tuple[str, ...] = ()  # requests stall hang_seconds, then hang_then
+    hang_seconds: float = 3600.0  # simulated seconds
+    hang_then: str = "drop"  # "drop" (no answer), "504" or "answer" (the normal answer, late)
+
+
+# (simulator, request, the whole list, one page of it) → the page as served
+Shaper = Callable[["Simulator", Request, list[dict[str, Any]], list[dict[str, Any]]], list[Any]]
 
 
 def guid(rng: random.Random) -> str:
@@ -115,6 +133,11 @@ class Simulator:
         self.sites: dict[str, dict[str, Any]] = {}
         self.devices: dict[str, dict[str, Any]] = {}
         self.hooks: list[Callable[[Simulator, Request], None]] = []
+        # after a handler: may rework its answer (oversize, trickle, junk links, …)
+        self.afters: list[Callable[[Simulator, Request, Response], Response]] = []
+        # on a list page, given the whole list too: may rework its items (spoiled items)
+        self.shapers: list[Shaper] = []
+        self.stopping = threading.Event()  # set while stopping: stalled answers give up
         self._front: HTTPFront | None = None
         from datto_sim import modules
 
@@ -127,15 +150,26 @@ class Simulator:
 
     def start(self, port: int = 0) -> Simulator:
         """Serve on 127.0.0.1 (a free port unless given); returns self."""
+        self.stopping.clear()
         self._front = HTTPFront(self, port)
         self._front.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving."""
+        """Stop serving (answers still stalling or trickling are cut short)."""
+        self.stopping.set()
         if self._front:
             self._front.stop()
             self._front = None
+
+    def pause(self, sim_seconds: float) -> bool:
+        """Wait ``sim_seconds`` of simulated time; False if the simulator stopped meanwhile."""
+        return not self.stopping.wait(self.clock.real_seconds(sim_seconds))
+
+    def reconfigure(self, **changes: Any) -> None:
+        """Change knobs while serving (those read per request: the hostile ones, the time
+        formats, the activity date unit, the job status case)."""
+        self.settings = replace(self.settings, **changes)
 
     def __enter__(self) -> Simulator:
         return self.start() if self._front is None else self
@@ -170,13 +204,14 @@ class Simulator:
             path = req.path[len("/api") :]
             found = self.router.match(req.method, path)
             req.endpoint = found[2] if found else f"{req.method} ?"
-            resp = self._middle(req)
-            if resp is None:
-                resp = self._authorize(req) or (
-                    found[0](self, replace(req, path=path, params=found[1]))
-                    if found
-                    else error(404, "No handler found", req.path)
-                )
+            resp = self._middle(req) or self._authorize(req)
+            if resp is None and found:
+                inner = replace(req, path=path, params=found[1])
+                resp = self.render(found[0](self, inner))
+                for after in self.afters:
+                    resp = after(self, inner, resp)
+            elif resp is None:
+                resp = error(404, "No handler found", req.path)
         else:
             req.endpoint = f"{req.method} ?"
             resp = error(404, "Not Found", req.path)
@@ -194,7 +229,7 @@ class Simulator:
                     self.clock.now(),
                 )
             )
-        return None if resp is not None and resp.status == -1 else self.render(resp)
+        return None if resp is None or resp.status == -1 else resp
 
     def _middle(self, req: Request) -> Response | None:
         for mw in self.middlewares:
@@ -203,11 +238,11 @@ class Simulator:
                 return resp
         return None
 
-    def render(self, resp: Response | None) -> Response | None:
+    def render(self, resp: Response) -> Response:
         """Apply the time format setting to a JSON body."""
-        if resp is None or self.settings.time_format == "ms" or resp.body is None:
+        if self.settings.time_format == "ms" or resp.body is None:
             return resp
-        return replace(resp, body=_times(resp.body, self.settings.time_format, [0]))
+        return replace(resp, body=render_times(resp.body, self.settings.time_format))
 
     def token(self, req: Request) -> Response:
         """``POST /auth/oauth/token``: the password grant of the public client."""
@@ -280,7 +315,7 @@ class Simulator:
         if size > limit and self.settings.over_max == "refuse":
             return error(400, f"max must not exceed {limit}", req.path)
         size = max(1, min(size, limit))
-        chunk = items[number * size : (number + 1) * size]
+        chunk = self.shape(req, items, items[number * size : (number + 1) * size])
         filters = (
             {}
             if self.settings.drop_filters
@@ -303,6 +338,14 @@ class Simulator:
         if total:
             details["totalCount"] = len(items)
         return Response(200, {"pageDetails": details, key: chunk})
+
+    def shape(
+        self, req: Request, universe: list[dict[str, Any]], page: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """``page`` (of the list ``universe``) as the shapers rework it (spoiled items)."""
+        for shaper in self.shapers:
+            page = shaper(self, req, universe, page)
+        return page
 
     # -- helpers for tests and the demo ----------------------------------------------------
 
@@ -329,23 +372,3 @@ class Simulator:
     def now_ms(self) -> int:
         """Simulated now, epoch ms."""
         return self.clock.now_ms()
-
-
-def _times(obj: Any, fmt: str, n: list[int]) -> Any:
-    """Render epoch-ms times as ISO strings (``iso``, every other one with ``mixed``) or as
-    numeric strings (``string``)."""
-    if isinstance(obj, list):
-        return [_times(v, fmt, n) for v in obj]
-    if not isinstance(obj, dict):
-        return obj
-    out = {}
-    for k, v in obj.items():
-        if k in TIME_KEYS and isinstance(v, int) and v > 0:
-            n[0] += 1
-            if fmt == "string":
-                v = str(v)
-            elif fmt == "iso" or n[0] % 2:
-                v = datetime.fromtimestamp(v / 1000, UTC).isoformat(timespec="milliseconds")
-                v = v.replace("+00:00", "Z")
-        out[k] = _times(v, fmt, n)
-    return out

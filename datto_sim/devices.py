@@ -202,7 +202,7 @@ def restore_device(sim: Simulator, device: dict[str, Any], site_uid: str | None 
 
 def hidden(sim: Simulator) -> set[str]:
     """Devices the lists skip although they exist (as when pages shift while read)."""
-    return sim.__dict__.setdefault("hidden_devices", set())  # type: ignore[no-any-return]
+    return sim.__dict__.setdefault("hidden_devices", set())
 
 
 def hide_device(sim: Simulator, uid: str, hide: bool = True) -> None:

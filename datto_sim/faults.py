@@ -32,7 +32,7 @@ def is_list(endpoint: str) -> bool:
     return (
         method == "GET"
         and template.startswith("/v2/")
-        and not template.endswith("}")
+        and not template.endswith(("}", "/stdout", "/stderr"))  # job output: a bare array
         and template != SINGLE_PAGE_PATHS[0]
         and not template.startswith(SINGLE_PAGE_PATHS[1])
     )
@@ -81,7 +81,7 @@ def _truncated() -> Response:
 
 def injector(sim: Simulator) -> FaultInjector:
     """The fault injector of ``sim``."""
-    return sim.faults  # type: ignore[attr-defined, no-any-return]
+    return sim.faults  # type: ignore[attr-defined]
 
 
 def generate(sim: Simulator) -> None:

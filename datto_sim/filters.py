@@ -26,7 +26,7 @@ DAY_MS = 86_400_000
 
 def filters(sim: Simulator, kind: str) -> list[dict[str, Any]]:
     """``rmm_default`` or ``custom`` filters as the API lists them."""
-    return sim.__dict__["filters"][kind]  # type: ignore[no-any-return]
+    return sim.__dict__["filters"][kind]
 
 
 def generate(sim: Simulator) -> None:

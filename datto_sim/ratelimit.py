@@ -9,7 +9,9 @@ simulator's time scale shrinks all of it for tests.
 
 Knobs (``SimSettings``): ``rate_limit``, ``rate_cutoff_ratio``, ``rate_window``,
 ``rate_delay``, ``retry_after_header``, ``block_after_strikes``, ``block_seconds``,
-``competitor_rpm``, ``competitor_after``, ``force_429_at``, ``force_block_at``. Tests reach
+``competitor_rpm``, ``competitor_after``, ``force_429_at``, ``force_block_at``,
+``write_quota`` (``request_rate`` carries write counters; False: an account still on the
+older single bucket). Tests reach
 the live state through :func:`limiter` (``limiter(sim).force_429()`` and so on).
 """
 
@@ -26,6 +28,14 @@ if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
 STRIKE_GRACE = 2.0  # simulated seconds after a 429 in which requests already in flight land
+WRITE_LIMIT = 600  # writes per window in total (separate quotas, since about March 2026)
+WRITE_OPERATIONS = {  # per-operation write limits, as live accounts report them
+    "device-udf-set": 600,
+    "alert-resolve": 100,
+    "device-move": 100,
+    "device-job-create": 100,
+    "site-create": 100,
+}
 BLOCK_PAGE = (
     b"<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1>"
     b"<p>Your IP address has been blocked.</p></body></html>"
@@ -156,17 +166,27 @@ class RateLimiter:
         self.blocked_until = now + self.sim.settings.block_seconds
 
     def request_rate(self, sim: Simulator) -> dict[str, object]:
-        """The body of ``GET /v2/system/request_rate``."""
-        return {
-            "slidingTimeWindowSizeSeconds": int(self.window),
+        """The body of ``GET /v2/system/request_rate``: the simulator's own figures.
+
+        The window is given in *real* seconds (``rate_window / time_scale``), so a client that
+        follows it paces itself right on a fast clock; the write counters come as live
+        accounts with separate read and write quotas send them (none are written here).
+        """
+        window = self.sim.clock.real_seconds(self.window)
+        body: dict[str, object] = {
+            "slidingTimeWindowSizeSeconds": int(window) if window == int(window) else window,
             "accountUid": sim.account_uid,
             "accountCount": self.count(),
             "accountRateLimit": self.limit,
             "accountCutOffRatio": self.cutoff,
-            "accountWriteRateLimit": 100,
-            "accountWriteCount": 0,
-            "operationWriteStatus": {},
         }
+        if sim.settings.write_quota:
+            body["accountWriteRateLimit"] = WRITE_LIMIT
+            body["accountWriteCount"] = 0
+            body["operationWriteStatus"] = {
+                op: {"limit": limit, "count": 0} for op, limit in WRITE_OPERATIONS.items()
+            }
+        return body
 
 
 def max_in_window(times: list[float], window: float) -> int:
@@ -181,7 +201,7 @@ def max_in_window(times: list[float], window: float) -> int:
 
 def limiter(sim: Simulator) -> RateLimiter:
     """The rate limiter of ``sim``."""
-    return sim.ratelimit  # type: ignore[attr-defined, no-any-return]
+    return sim.ratelimit  # type: ignore[attr-defined]
 
 
 def generate(sim: Simulator) -> None:

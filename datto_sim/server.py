@@ -14,7 +14,7 @@ import logging
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +26,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PUBLIC_CLIENT = "Basic " + base64.b64encode(b"public-client:public").decode()
+TIME_KEYS = frozenset(
+    {
+        "lastSeen",
+        "lastReboot",
+        "lastAuditDate",
+        "creationDate",
+        "timestamp",
+        "resolvedOn",
+        "created",
+        "lastAccess",
+        "dateCreated",  # jobs
+        "ranOn",  # job results
+        "started",  # system status (the spec says date-time: time_format="iso" offers it)
+    }
+)
 
 
 @dataclass
@@ -44,12 +59,24 @@ class Request:
 
 @dataclass
 class Response:
-    """What a handler answers: JSON (``body``) or raw bytes (``raw``)."""
+    """What a handler answers: JSON (``body``), raw bytes (``raw``) or a stream of ``length``
+    bytes in ``chunks`` (a body too big to hold). ``pace`` > 0 sends the body one byte per
+    ``pace`` real seconds (a trickling server)."""
 
     status: int = 200
     body: Any = None
     raw: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    chunks: Iterable[bytes] | None = None
+    length: int = 0
+    pace: float = 0.0
+
+    def payload(self) -> tuple[Iterable[bytes], int]:
+        """The body's pieces and its total length in bytes."""
+        if self.chunks is not None:
+            return self.chunks, self.length
+        data = self.raw if self.raw is not None else json.dumps(self.body).encode()
+        return (data,), len(data)
 
 
 @dataclass
@@ -110,6 +137,9 @@ def error(status: int, message: str, path: str) -> Response:
                 403: "Forbidden",
                 404: "Not Found",
                 429: "Too Many Requests",
+                502: "Bad Gateway",
+                503: "Service Unavailable",
+                504: "Gateway Timeout",
             }.get(status, "Internal Server Error"),
             "message": message,
             "path": path,
@@ -137,17 +167,33 @@ class _HTTPHandler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(2)
             return
-        payload = resp.raw if resp.raw is not None else json.dumps(resp.body).encode()
+        pieces, length = resp.payload()
         self.send_response(resp.status)
-        ctype = "application/json" if resp.raw is None else "text/html"
+        ctype = "text/html" if resp.raw is not None else "application/json"
         self.send_header("Content-Type", resp.headers.pop("Content-Type", ctype))
         for k, v in resp.headers.items():
             self.send_header(k, v)
-        declared = int(resp.headers.get("X-Declared-Length", len(payload)))
+        declared = int(resp.headers.get("X-Declared-Length", length))
         self.send_header("Content-Length", str(declared))
         self.end_headers()
         with contextlib.suppress(OSError):
-            self.wfile.write(payload)
+            for piece in pieces:
+                if not self._send(piece, resp.pace):
+                    self.close_connection = True  # the simulator stops: cut the body short
+                    return
+
+    def _send(self, piece: bytes, pace: float) -> bool:
+        """Write ``piece`` (byte by byte, ``pace`` seconds apart, when trickling); False if the
+        simulator stopped meanwhile."""
+        if not pace:
+            self.wfile.write(piece)
+            return True
+        stopping = self.server.sim.stopping
+        for i in range(len(piece)):
+            self.wfile.write(piece[i : i + 1])
+            if stopping.wait(pace):  # each byte resets a client's read timeout: only a total
+                return False  # deadline ends this; the simulator's stop ends it here
+        return True
 
     do_GET = _handle
     do_POST = _handle
@@ -192,3 +238,24 @@ def new_token() -> str:
 def page_url(origin: str, path: str, query: dict[str, Any]) -> str:
     """An absolute URL as Datto builds them (``https://…/api/v2/…?max=250&page=1``)."""
     return f"{origin}/api{path}?{urlencode(query)}"
+
+
+def render_times(obj: Any, fmt: str, n: list[int] | None = None) -> Any:
+    """Render epoch-ms times as ISO strings (``iso``, every other one with ``mixed``) or as
+    numeric strings (``string``)."""
+    n = [0] if n is None else n
+    if isinstance(obj, list):
+        return [render_times(v, fmt, n) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    for k, v in obj.items():
+        if k in TIME_KEYS and isinstance(v, int) and v > 0:
+            n[0] += 1
+            if fmt == "string":
+                v = str(v)
+            elif fmt == "iso" or n[0] % 2:
+                v = datetime.fromtimestamp(v / 1000, UTC).isoformat(timespec="milliseconds")
+                v = v.replace("+00:00", "Z")
+        out[k] = render_times(v, fmt, n)
+    return out

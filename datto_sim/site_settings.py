@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def recipients(sim: Simulator, site_uid: str) -> list[dict[str, Any]]:
     """The site's mail recipients (generated once per site)."""
-    return sim.__dict__["mail_recipients"].get(site_uid, [])  # type: ignore[no-any-return]
+    return sim.__dict__["mail_recipients"].get(site_uid, [])
 
 
 def settings(sim: Simulator, site_uid: str) -> dict[str, Any]:

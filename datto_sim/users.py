@@ -16,7 +16,7 @@ DAY_MS = 86_400_000
 
 def users(sim: Simulator) -> list[dict[str, Any]]:
     """The account's users in the API's shape (the simulator's ground truth)."""
-    return sim.__dict__["users"]  # type: ignore[no-any-return]
+    return sim.__dict__["users"]
 
 
 def user_id(sim: Simulator, user: dict[str, Any]) -> int:

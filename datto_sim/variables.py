@@ -15,12 +15,12 @@ NAMES = ["LicenseKey", "AdminPassword", "BackupTarget", "ProxyHost", "PatchWindo
 
 def account_variables(sim: Simulator) -> list[dict[str, Any]]:
     """The account's variables as the API lists them."""
-    return sim.__dict__["account_variables"]  # type: ignore[no-any-return]
+    return sim.__dict__["account_variables"]
 
 
 def site_variables(sim: Simulator, site_uid: str) -> list[dict[str, Any]]:
     """One site's variables as the API lists them (empty for an unknown site)."""
-    return sim.__dict__["site_variables"].get(site_uid, [])  # type: ignore[no-any-return]
+    return sim.__dict__["site_variables"].get(site_uid, [])
 
 
 def _variable(sim: Simulator, name: str) -> dict[str, Any]:

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from datto_sim import Simulator
-from datto_sim.core import PUBLIC_CLIENT
-from datto_sim.ratelimit import limiter, max_in_window
-
-
-@contextlib.contextmanager
-def session(sim: Simulator) -> Iterator[httpx.Client]:
-    """A bare client with a token, sending as fast as it is asked to."""
-    with httpx.Client(base_url=sim.url) as http:
-        token = http.post(
-            "/auth/oauth/token",
-            headers={"Authorization": PUBLIC_CLIENT},
-            data={
-                "grant_type": "password",
-                "username": sim.settings.api_key,
-                "password": sim.settings.api_secret,
-            },
-        ).json()["access_token"]
-        http.headers["Authorization"] = f"Bearer {token}"
-        yield http
+from datto_sim.ratelimit import WRITE_OPERATIONS, limiter, max_in_window
+from tests.datto_sim.helpers import session
 
 
 def test_request_rate_counts_every_request_token_calls_included() -> None:
@@ -37,14 +19,27 @@ def test_request_rate_counts_every_request_token_calls_included() -> None:
     assert body["accountCount"] == 3  # token, account, this call
     assert body["slidingTimeWindowSizeSeconds"] == 60 and body["accountRateLimit"] == 600
     assert body["accountCutOffRatio"] == 0.9 and body["accountUid"] == sim.account_uid
-    assert {"accountWriteRateLimit", "accountWriteCount", "operationWriteStatus"} <= set(body)
+    assert (body["accountWriteRateLimit"], body["accountWriteCount"]) == (600, 0)
+    assert body["operationWriteStatus"] == {
+        op: {"limit": limit, "count": 0} for op, limit in WRITE_OPERATIONS.items()
+    }
+
+
+def test_request_rate_reports_the_simulators_own_figures_in_real_seconds() -> None:
+    knobs: dict[str, Any] = {"rate_limit": 50, "rate_cutoff_ratio": 0.8, "time_scale": 100}
+    knobs["write_quota"] = False
+    with Simulator(devices=5, sites=1, **knobs) as sim, session(sim) as http:
+        body = http.get("/api/v2/system/request_rate").json()
+    assert body["slidingTimeWindowSizeSeconds"] == 0.6  # 60 simulated seconds at 100x
+    assert (body["accountRateLimit"], body["accountCutOffRatio"]) == (50, 0.8)
+    assert "accountWriteRateLimit" not in body and "operationWriteStatus" not in body  # one bucket
 
 
 @pytest.mark.parametrize("retry_after", [False, True])
 def test_past_the_limit_429_and_past_the_cutoff_a_delay(retry_after: bool) -> None:
     with (
         Simulator(
-            devices=5, sites=1, rate_limit=20, time_scale=600, retry_after_header=retry_after
+            devices=5, sites=1, rate_limit=20, time_scale=60, retry_after_header=retry_after
         ) as sim,
         session(sim) as http,
     ):
