@@ -9,6 +9,8 @@ from datto_sim.server import Request, Response, Router
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 10  # generation order (the account first)
+
 
 def generate(sim: Simulator) -> None:
     """Nothing to generate: the account is derived from sites and devices."""

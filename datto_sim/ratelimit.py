@@ -25,6 +25,8 @@ from datto_sim.server import Request, Response, Router, error
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 900  # generation order (middlewares last: the rate limiter goes in front of every route)
+
 STRIKE_GRACE = 2.0  # simulated seconds after a 429 in which requests already in flight land
 BLOCK_PAGE = (
     b"<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1>"
