@@ -23,8 +23,9 @@ bench: $(BIN)/.installed  ## request counts and speed against the rate-limit flo
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-docs: $(BIN)/.installed  ## regenerate docs/tables.md from the schema
+docs: $(BIN)/.installed  ## regenerate docs/tables.md and docs/resources.md from the code
 	$(BIN)/datto-etl db docs -o docs/tables.md
+	$(BIN)/datto-etl db docs --resources -o docs/resources.md
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache

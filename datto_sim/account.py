@@ -15,6 +15,8 @@ from datto_sim.server import Request, Response, Router
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 10  # generation order (the account first)
+
 
 DAY_MS = 86_400_000
 

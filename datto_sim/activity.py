@@ -21,6 +21,8 @@ from datto_sim.server import Request, Response, Router, error, page_url
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 110  # generation order
+
 HISTORY_DAYS = 120  # more than the ETL's default 90-day backfill, so the limit shows
 DEFAULT_SIZE = 20
 KINDS = [

@@ -23,6 +23,8 @@ from datto_sim.server import Request, Response, Router, error
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 120  # generation order (after devices, which raise them)
+
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
 HISTORY_DAYS = 120  # resolved alerts were raised over this many days

@@ -21,6 +21,8 @@ from datto_sim.server import Request, Response, Router, error
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 50  # generation order (after devices, whose audits these are)
+
 DAY_MS = 86_400_000
 GIB = 1024**3
 VENDORS = [

@@ -27,6 +27,8 @@ from datto_sim.server import TIME_KEYS, Request, Router
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 930  # generation order (the last middleware)
+
 KEY_FIELDS = ("uid", "alertUid", "id", "username", "name")  # what identifies an item
 NAME_FIELDS = ("name", "hostname", "siteName", "lastName", "firstName", "action", "diagnostics")
 INT_FIELDS = ("id", "deviceId", "siteId")

@@ -9,6 +9,8 @@ from datto_sim.server import Request, Response, Router
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 80  # generation order
+
 TITLES = [
     ("scripts", "Clear Temp Files"),
     ("scripts", "Restart Print Spooler"),

@@ -10,6 +10,8 @@ from datto_sim.sites import deleted_site_uid, refresh_counts
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 30  # generation order (after sites)
+
 DAY_MS = 86_400_000
 DOTNET_MIN = -62135596800000
 CLASSES = [

@@ -17,6 +17,8 @@ from datto_sim.server import Request, Response, Router
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 114  # generation order
+
 SITE_FIELDS = ("id", "uid", "accountUid", "name", "description")
 
 

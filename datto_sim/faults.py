@@ -22,6 +22,8 @@ from datto_sim.server import Request, Response, Router, error
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 910  # generation order (after the rate limiter)
+
 TRUNCATED_PAGE = b'{"pageDetails": {"count": 250, "prevPageUrl": null, "nextPageUrl": "http'
 SINGLE_PAGE_PATHS = ("/v2/account", "/v2/system/")
 

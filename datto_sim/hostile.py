@@ -39,6 +39,8 @@ from datto_sim.server import Request, Response, Router, error, page_url
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 920  # generation order (middlewares after the fault injector)
+
 JSON = {"Content-Type": "application/json"}
 PIECE = 1 << 16  # bytes per write of a streamed page
 

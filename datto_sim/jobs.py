@@ -37,6 +37,8 @@ from datto_sim.server import Request, Response, Router, error
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 112  # generation order (after activity, components and users)
+
 MINUTE_MS, HOUR_MS, DAY_MS = 60_000, 3_600_000, 86_400_000
 RAN = ("Success", "Warning", "Failure")
 FINAL = (*RAN, "Expired", "Retired")

@@ -10,6 +10,8 @@ from datto_sim.server import Request, Response, Router, error
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 100  # generation order
+
 FIELDS = (
     "id",
     "uid",

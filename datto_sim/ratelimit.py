@@ -27,6 +27,8 @@ from datto_sim.server import Request, Response, Router, error
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 900  # generation order (middlewares last: the rate limiter goes in front of every route)
+
 STRIKE_GRACE = 2.0  # simulated seconds after a 429 in which requests already in flight land
 WRITE_LIMIT = 600  # writes per window in total (separate quotas, since about March 2026)
 WRITE_OPERATIONS = {  # per-operation write limits, as live accounts report them

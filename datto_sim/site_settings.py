@@ -9,6 +9,8 @@ from datto_sim.server import Request, Response, Router, error
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 70  # generation order
+
 
 def recipients(sim: Simulator, site_uid: str) -> list[dict[str, Any]]:
     """The site's mail recipients (generated once per site)."""

@@ -9,6 +9,8 @@ from datto_sim.server import Request, Response, Router, error
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 20  # generation order (before devices, which live in sites)
+
 COMPANY_WORDS = [
     "Acme",
     "Bright",

@@ -9,6 +9,8 @@ from datto_sim.server import Request, Response, Router
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 40  # generation order
+
 FIRST = ["Ana", "Ben", "Chloe", "Dev", "Eve", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kemi"]
 LAST = ["Smith", "Okafor", "Novak", "Garcia", "Lee", "Murphy", "Rossi", "Khan", "Berg", "Silva"]
 DAY_MS = 86_400_000

@@ -9,6 +9,8 @@ from datto_sim.server import Request, Response, Router, error
 if TYPE_CHECKING:
     from datto_sim.core import Simulator
 
+ORDER = 60  # generation order
+
 MASK = "*****"  # what the API shows for a masked variable's value
 NAMES = ["LicenseKey", "AdminPassword", "BackupTarget", "ProxyHost", "PatchWindow", "Region"]
 

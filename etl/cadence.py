@@ -1,8 +1,9 @@
 """Cadences: how often ``datto-etl run`` syncs each resource, and in which budget lane.
 
 ``[schedule] name = "every 5m"`` (s, m, h, d, combinable: ``"every 1h30m"``) or a five-field
-cron line in local time (``"15 3 * * *"``). Defaults follow cost (:data:`DEFAULT_CADENCES`),
-hourly for any other resource, so a new resource gets a job without a line here.
+cron line in local time (``"15 3 * * *"``). Defaults and lanes follow cost and live on each
+resource class (``Resource.cadence``, ``Resource.lane``; hourly and normal unless it says),
+so a new resource gets a job without a line here.
 ``time_scale`` divides the ``every`` intervals, so tests can run minutes as seconds.
 """
 
@@ -18,25 +19,15 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from etl.api.budget import Lane
 from etl.config import Settings
 from etl.errors import ConfigError
 from etl.resources import REGISTRY
 
-NIGHTLY = "15 3 * * *"  # 03:15 local: quiet hours, and a time every DST change keeps
-DEFAULT_CADENCES: dict[str, str] = {
-    "alerts": "every 5m",
-    "activity_logs": "every 10m",
-    "devices": "every 15m",
-    "device_audits": NIGHTLY,
-    "device_software": NIGHTLY,
-}
-FALLBACK_CADENCE = "every 1h"  # reference data (sites, users, variables, filters, ...)
-PRIORITIES: dict[str, str] = {"alerts": "high", "device_audits": "low", "device_software": "low"}
 
-
-def lane(name: str) -> str:
-    """The budget lane of resource ``name`` (``normal`` unless :data:`PRIORITIES` says)."""
-    return PRIORITIES.get(name, "normal")
+def lane(name: str) -> Lane:
+    """The budget lane of resource ``name`` (its class says; ``normal`` by default)."""
+    return REGISTRY[name].lane
 
 
 _UNITS = {
@@ -117,7 +108,7 @@ def schedule(settings: Settings, names: list[str]) -> dict[str, Cadence]:
     ]
     out: dict[str, Cadence] = {}
     for name in names:
-        text = configured.get(name, DEFAULT_CADENCES.get(name, FALLBACK_CADENCE))
+        text = configured.get(name, REGISTRY[name].cadence)
         try:
             out[name] = parse_cadence(text, settings.schedule.time_scale)
         except ValueError as exc:

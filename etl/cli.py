@@ -266,11 +266,15 @@ def db_upgrade() -> None:
 @db_app.command("docs")
 def db_docs(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    resources: Annotated[
+        bool, typer.Option("--resources", help="The resources reference instead.")
+    ] = False,
 ) -> None:
-    """Print (or write) the tables reference generated from the schema."""
-    from etl.db.docs import render
+    """Print (or write) the tables reference generated from the schema (or, with
+    --resources, the resources reference generated from the resource classes)."""
+    from etl.db.docs import render, render_resources
 
-    text = render()
+    text = render_resources() if resources else render()
     if output:
         output.write_text(text, encoding="utf-8")
     else:

@@ -7,6 +7,8 @@ one-line message that names the fix, and an ``exit_code`` for the CLI::
     ├── ConfigError                    exit 2: every problem of the settings, one line each
     ├── DatabaseError                  the database URL is unusable or a migration failed
     ├── RunLockedError                 exit 5: another process is syncing the same account
+    ├── IncompleteRunError             some owners (sites, devices) could not be fetched this
+    │                                  run: the rest is saved, they are asked again next run
     └── APIError                       anything the Datto API answered, or failed to
         ├── RetriableAPIError          transient: retried with backoff, then fails the resource
         │   ├── ServerError            500/502/503/504
@@ -57,6 +59,18 @@ class RunLockedError(DattoETLError):
 
     exit_code = 5
 
+
+class IncompleteRunError(DattoETLError):
+    """A resource saved what it could, but ``missed`` of its ``total`` owners failed.
+
+    Not retriable as such (each owner was already retried); the run is recorded as failed so
+    the status and the exit code say something is missing, and the next run asks again.
+    """
+
+    def __init__(self, message: str, *, missed: int, total: int) -> None:
+        self.missed = missed
+        self.total = total
+        super().__init__(message)
 
 
 class APIError(DattoETLError):

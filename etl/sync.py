@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from graphlib import CycleError, TopologicalSorter
+from graphlib import TopologicalSorter
 from typing import Any
 
 from sqlalchemy import Engine
@@ -23,7 +23,7 @@ from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.db.migrate import upgrade
 from etl.db.schema import utcnow
-from etl.db.state import ABANDONED, close_running, finish_run, start_run
+from etl.db.state import ABANDONED, RunStatus, close_running, finish_run, start_run
 from etl.errors import (
     ConfigError,
     CredentialsError,
@@ -46,7 +46,7 @@ class ResourceReport:
     """One resource's run: outcome, rows, requests and time."""
 
     resource: str
-    status: str
+    status: RunStatus
     rows_written: int = 0
     rows_seen: int = 0
     requests: int = 0
@@ -68,12 +68,12 @@ class SyncReport:
     @property
     def ok(self) -> bool:
         """True when every resource ended ``ok``."""
-        return all(r.status == "ok" for r in self.resources)
+        return all(r.status == RunStatus.OK for r in self.resources)
 
     @property
     def stopped(self) -> bool:
         """True when a signal stopped the run."""
-        return any(r.status == "stopped" for r in self.resources)
+        return any(r.status == RunStatus.STOPPED for r in self.resources)
 
 
 def dependencies(names: list[str]) -> dict[str, list[str]]:
@@ -82,17 +82,18 @@ def dependencies(names: list[str]) -> dict[str, list[str]]:
 
 
 def resolve_order(names: list[str] | None) -> list[str]:
-    """Requested resources (all when empty) in dependency order; unknown names → ConfigError."""
+    """Requested resources (all when empty) in dependency order; unknown names → ConfigError.
+
+    A cycle among ``depends_on`` is a bug in the resource classes, not in the settings: it
+    raises :class:`graphlib.CycleError` as is.
+    """
     wanted = list(names or REGISTRY)
     unknown = [n for n in wanted if n not in REGISTRY]
     if unknown:
         raise ConfigError(
             [f"resource {n!r}: unknown; choose from {', '.join(sorted(REGISTRY))}" for n in unknown]
         )
-    try:
-        return list(TopologicalSorter(dependencies(wanted)).static_order())
-    except CycleError as exc:  # a programming error, but say it plainly
-        raise ConfigError([f"resources depend on each other in a cycle: {exc.args[1]}"]) from None
+    return list(TopologicalSorter(dependencies(wanted)).static_order())
 
 
 def fetch_account_uid(client: DattoClient) -> str:
@@ -103,29 +104,36 @@ def fetch_account_uid(client: DattoClient) -> str:
 def run_resource(
     ctx: RunContext, name: str, session: DattoSession, lane: Lane = Lane.NORMAL
 ) -> tuple[ResourceReport, BaseException | None]:
-    """Run one resource with its own client view (request counter, ``lane``) and sync_runs row."""
+    """Run one resource with its own client view (request counter, ``lane``), result and
+    sync_runs row.
+
+    The resource fills the result it is handed (``RunContext.result``) as it goes, so a run
+    that fails or is stopped reports exactly what it committed until then.
+    """
     resource = REGISTRY[name]
     client = DattoClient(session, lane)
-    rctx = replace(ctx, client=client, started_at=utcnow())  # this run's own clock and counter
+    result = ResourceResult()
+    # this run's own clock, request counter and result
+    rctx = replace(ctx, client=client, started_at=utcnow(), result=result)
     run_id = start_run(ctx.engine, ctx.account_uid, name)
     started = time.monotonic()
     ctx.progress.start(name)
-    result, status, error, failure = ResourceResult(), "ok", None, None
+    status, error = RunStatus.OK, None
+    failure: BaseException | None = None
     try:
-        result = resource.run(rctx)
+        resource.run(rctx)
     except StopRequested as exc:
-        status, error, failure = "stopped", "stopped by signal", exc
+        status, error, failure = RunStatus.STOPPED, "stopped by signal", exc
     except DattoETLError as exc:
-        status, error, failure = "failed", str(exc).splitlines()[0], exc
+        status, error, failure = RunStatus.FAILED, str(exc).splitlines()[0], exc
     except Exception as exc:  # a bug must not lose the other resources' runs
         # One line for the operator; the traceback (a bug to report) at DEBUG only.
         log.error("resource %s crashed: %s: %s", name, type(exc).__name__, exc)
         log.debug("traceback of the crash of %s", name, exc_info=True)
-        status, error, failure = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0], exc
+        status, failure = RunStatus.FAILED, exc
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0]
     finally:
         ctx.progress.finish(name)
-    # a stopped or failed run may hand over what it did until then (pages read, details…)
-    result = getattr(failure, "result", None) or result
     error = redact(error) if error else None  # it goes to sync_runs and the log
     report = ResourceReport(
         resource=name,
@@ -199,7 +207,7 @@ def run_sync(
         first = DattoClient(session)
         account_uid = fetch_account_uid(first)
         # We hold the account's run lock: a row still 'running' belongs to a dead process.
-        close_running(engine, account_uid, "failed", ABANDONED)
+        close_running(engine, account_uid, RunStatus.FAILED, ABANDONED)
         report = SyncReport(account_uid=account_uid, requests=first.counter.count)
         ctx = RunContext(
             client=first,  # each resource gets its own view (run_resource)

@@ -1,4 +1,6 @@
-"""The tables reference for dashboard builders, generated from the schema (never by hand)."""
+"""References generated from the code (never by hand): the tables, from the schema, for
+dashboard builders (docs/tables.md); the resources, from their classes: tables, cadence,
+lane, dependencies and cost (docs/resources.md)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from sqlalchemy import Table
 
 import etl.resources  # noqa: F401  (registers every table)
 from etl.db.schema import metadata
+from etl.resources import REGISTRY
 
 HEADER = """# Tables reference
 
@@ -41,3 +44,34 @@ def render() -> str:
     """The whole reference, tables in name order."""
     parts = [HEADER] + [render_table(t) for _, t in sorted(metadata.tables.items())]
     return "\n".join(parts)
+
+
+RESOURCES_HEADER = """# Resources reference
+
+Generated from the resource classes by `datto-etl db docs --resources -o docs/resources.md`;
+a test fails when this file and the classes disagree. Resources are listed in the order a
+sync runs them. The cadence is the default of `datto-etl run` (`[schedule]` changes it; cron
+lines are local time). The lane is the budget lane the requests wait in: `high` goes first,
+`low` may fill only part of the rate window. Tables are described in
+[tables.md](tables.md).
+"""
+
+
+def render_resources() -> str:
+    """Every resource as a row: tables, cadence, lane, dependencies and requests per sync."""
+    from etl.sync import resolve_order  # the run order (etl.sync imports the whole pipeline)
+
+    lines = [
+        RESOURCES_HEADER,
+        "| resource | tables | cadence | lane | depends on | requests per sync |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in resolve_order(None):
+        resource = REGISTRY[name]
+        tables = ", ".join(f"`{t.name}`" for t in resource.tables)
+        needs = ", ".join(f"`{d}`" for d in resource.depends_on)
+        lines.append(
+            f"| `{name}` | {tables} | `{resource.cadence}` | {resource.lane} | {needs} "
+            f"| {resource.cost} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -21,40 +21,18 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, String, Text
 
 from etl.api.timestamps import to_utc
 from etl.db.load import upsert
-from etl.db.schema import JSONDoc, UTCDateTime, account_columns, metadata, utcnow
+from etl.db.schema import JSONDoc, UTCDateTime, utcnow
 from etl.db.state import load_cursor, save_cursor
-from etl.resources.base import Resource, ResourceResult, RunContext, as_bool, as_int, pick, register
+from etl.resources.base import Resource, RunContext, register
+from etl.resources.convert import Field, Spec
 
 log = logging.getLogger(__name__)
-
-activity_logs = Table(
-    "activity_logs",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("entity", String(32)),
-    Column("category", String(64)),
-    Column("action", String(128)),
-    Column("date", UTCDateTime(), index=True, info={"doc": "when it happened (API: epoch s)"}),
-    Column("site_id", BigInteger, index=True),
-    Column("site_name", Text),
-    Column("device_id", BigInteger, index=True),
-    Column("hostname", Text),
-    Column("user_id", BigInteger),
-    Column("user_name", Text, info={"doc": "user.userName"}),
-    Column("user_first_name", Text),
-    Column("user_last_name", Text),
-    Column("details", JSONDoc, info={"doc": "the details string parsed as JSON"}),
-    Column("has_std_out", Boolean),
-    Column("has_std_err", Boolean),
-    *account_columns(),
-    info={"doc": "Who did what, when (activity logs); rows are never deleted."},
-)
 
 
 def parse_details(value: Any) -> Any:
@@ -67,26 +45,34 @@ def parse_details(value: Any) -> Any:
         return value
 
 
-def to_row(item: dict[str, Any]) -> dict[str, Any]:
-    """An activity item → an ``activity_logs`` row (``date`` is epoch seconds)."""
-    return {
-        "id": str(item["id"]),
-        "entity": item.get("entity"),
-        "category": item.get("category"),
-        "action": item.get("action"),
-        "date": to_utc(item.get("date"), unit="s"),
-        "site_id": as_int(pick(item, "site", "id")),
-        "site_name": pick(item, "site", "name"),
-        "device_id": as_int(item.get("deviceId")),
-        "hostname": item.get("hostname"),
-        "user_id": as_int(pick(item, "user", "id")),
-        "user_name": pick(item, "user", "userName"),
-        "user_first_name": pick(item, "user", "firstName"),
-        "user_last_name": pick(item, "user", "lastName"),
-        "details": parse_details(item.get("details")),
-        "has_std_out": as_bool(item.get("hasStdOut")),
-        "has_std_err": as_bool(item.get("hasStdErr")),
-    }
+SPEC = Spec(
+    Field("id", String(64), key=True),
+    Field("entity", String(32)),
+    Field("category", String(64)),
+    Field("action", String(128)),
+    Field(
+        "date",
+        UTCDateTime,
+        convert=lambda value: to_utc(value, unit="s"),
+        index=True,
+        doc="when it happened (API: epoch s)",
+    ),
+    Field("site.id", BigInteger, column="site_id", index=True),
+    Field("site.name", Text, column="site_name"),
+    Field("deviceId", BigInteger, index=True),
+    Field("hostname", Text),
+    Field("user.id", BigInteger, column="user_id"),
+    Field("user.userName", Text, column="user_name", doc="user.userName"),
+    Field("user.firstName", Text, column="user_first_name"),
+    Field("user.lastName", Text, column="user_last_name"),
+    Field("details", JSONDoc, convert=parse_details, doc="the details string parsed as JSON"),
+    Field("hasStdOut", Boolean),
+    Field("hasStdErr", Boolean),
+)
+activity_logs = SPEC.table(
+    "activity_logs", "Who did what, when (activity logs); rows are never deleted."
+)
+to_row = SPEC.row  # an activity item → an ``activity_logs`` row (``date`` is epoch seconds)
 
 
 def api_time(moment: datetime) -> str:
@@ -140,11 +126,16 @@ class ActivityLogs(Resource):
     """Activity since the cursor, ascending, one transaction per page."""
 
     name = "activity_logs"
+    tables = (activity_logs,)
     path = "/v2/activity-logs"
-    tables: ClassVar = (activity_logs,)
+    cadence = "every 10m"
+    cost = (
+        "the pages since the newest entry stored (first run: "
+        "`sync.activity_logs_history_days`); one request when little happened"
+    )
 
-    def run(self, ctx: RunContext) -> ResourceResult:
-        result = ResourceResult()
+    def run(self, ctx: RunContext) -> None:
+        result = ctx.result
         with ctx.engine.connect() as conn:
             saved = load_cursor(conn, ctx.account_uid, self.name)
         history = timedelta(days=ctx.settings.sync.activity_logs_history_days)
@@ -160,14 +151,13 @@ class ActivityLogs(Resource):
             fresh = [row for row in rows if start.is_new(row)]
             if fresh:
                 cursor.advance(fresh)
-                with ctx.engine.begin() as conn:
-                    result.rows_written += upsert(conn, activity_logs, ctx.stamp(fresh))
-                    save_cursor(conn, ctx.account_uid, self.name, cursor.dump())
+                with ctx.transaction() as tx:
+                    tx.written += upsert(tx.conn, activity_logs, ctx.stamp(fresh))
+                    save_cursor(tx.conn, ctx.account_uid, self.name, cursor.dump())
             result.rows_seen += len(fresh)
             result.pages += 1
             ctx.progress.advance(self.name, 1)
-            known = page.total_count is not None
-            if page.number == 0 and known and len(page.items) >= page.total_count:
+            total = page.total_count
+            if page.number == 0 and total is not None and len(page.items) >= total:
                 break  # everything fit on the first page: its next link leads to nothing
         result.details["cursor"] = cursor.second.isoformat()
-        return result

@@ -29,28 +29,20 @@ import logging
 import time
 from collections.abc import Iterator
 from itertools import chain
-from typing import Any, ClassVar
+from typing import Any
 
-from sqlalchemy import Boolean, Column, Integer, String, Table, Text, func, select, update
+from sqlalchemy import Boolean, Integer, String, Text, func, select, update
 
+from etl.api.budget import Lane
 from etl.api.client import Page
 from etl.api.timestamps import to_epoch_ms, to_utc
 from etl.db.load import upsert
-from etl.db.schema import JSONDoc, UTCDateTime, account_columns, metadata, utcnow
+from etl.db.schema import JSONDoc, UTCDateTime, utcnow
 from etl.db.state import load_cursor, save_cursor
-from etl.errors import BadRequestError, DattoETLError, StopRequested
+from etl.errors import BadRequestError
 from etl.resources.alert_cursor import AlertCursor, Gap, above, covered, merge, trim
-from etl.resources.base import (
-    Resource,
-    ResourceResult,
-    RunContext,
-    as_bool,
-    as_int,
-    as_str,
-    keyed,
-    pick,
-    register,
-)
+from etl.resources.base import Resource, RunContext, register
+from etl.resources.convert import Field, Spec, always_none, json_list, json_object, keyed
 from etl.resources.removal import ask_each
 
 log = logging.getLogger(__name__)
@@ -60,64 +52,38 @@ ONE = "/v2/alert/{uid}"
 MAX_SWEEPS = 3
 SMALLER_MAX = (100, 50)  # tried when an alert list refuses our ``max`` (live size unknown)
 
-alerts = Table(
-    "alerts",
-    metadata,
-    Column("alert_uid", String(64), primary_key=True),
-    Column("device_uid", String(64), index=True),
-    Column("device_name", Text),
-    Column("site_uid", String(64), index=True),
-    Column("site_name", Text),
-    Column("priority", String(32)),
-    Column("diagnostics", Text),
-    Column("resolved", Boolean, index=True),
-    Column("resolved_by", Text),
-    Column("resolved_on", UTCDateTime()),
-    Column("muted", Boolean),
-    Column("ticket_number", Text),
-    Column("timestamp", UTCDateTime(), index=True, info={"doc": "when the alert was raised"}),
-    Column("context_class", String(128), info={"doc": "alertContext['@class']"}),
-    Column("context", JSONDoc, info={"doc": "the whole alertContext"}),
-    Column("autoresolve_mins", Integer),
-    Column("sends_emails", Boolean),
-    Column("creates_ticket", Boolean),
-    Column("response_actions", JSONDoc),
-    Column(
-        "removed_at",
-        UTCDateTime(),
-        info={"doc": "set when an alert held as open answers 404 (its device was deleted)"},
+SPEC = Spec(
+    Field("alertUid", String(64), key=True),
+    Field("alertSourceInfo.deviceUid", String(64), index=True),
+    Field("alertSourceInfo.deviceName", Text),
+    Field("alertSourceInfo.siteUid", String(64), index=True),
+    Field("alertSourceInfo.siteName", Text),
+    Field("priority", String(32)),
+    Field("diagnostics", Text),
+    Field("resolved", Boolean, index=True),
+    Field("resolvedBy", Text),
+    Field("resolvedOn", UTCDateTime),
+    Field("muted", Boolean),
+    Field("ticketNumber", Text),
+    Field("timestamp", UTCDateTime, index=True, doc="when the alert was raised"),
+    Field("alertContext.@class", String(128), column="context_class", doc="alertContext['@class']"),
+    Field(
+        "alertContext", JSONDoc, column="context", convert=json_object, doc="the whole alertContext"
     ),
-    *account_columns(),
-    info={"doc": "Open and resolved alerts; rows are never deleted."},
+    Field("autoresolveMins", Integer),
+    Field("alertMonitorInfo.sendsEmails", Boolean),
+    Field("alertMonitorInfo.createsTicket", Boolean),
+    Field("responseActions", JSONDoc, convert=json_list),
+    # answered now, so not gone
+    Field(
+        always_none,
+        UTCDateTime,
+        column="removed_at",
+        doc="set when an alert held as open answers 404 (its device was deleted)",
+    ),
 )
-
-
-def to_row(item: dict[str, Any]) -> dict[str, Any]:
-    """An alert item → an ``alerts`` row (times in UTC, the context kept as JSON)."""
-    context = item.get("alertContext")
-    actions = item.get("responseActions")
-    return {
-        "alert_uid": str(item["alertUid"]),
-        "device_uid": as_str(pick(item, "alertSourceInfo", "deviceUid")),
-        "device_name": pick(item, "alertSourceInfo", "deviceName"),
-        "site_uid": as_str(pick(item, "alertSourceInfo", "siteUid")),
-        "site_name": pick(item, "alertSourceInfo", "siteName"),
-        "priority": item.get("priority"),
-        "diagnostics": item.get("diagnostics"),
-        "resolved": as_bool(item.get("resolved")),
-        "resolved_by": item.get("resolvedBy"),
-        "resolved_on": to_utc(item.get("resolvedOn")),
-        "muted": as_bool(item.get("muted")),
-        "ticket_number": as_str(item.get("ticketNumber")),
-        "timestamp": to_utc(item.get("timestamp")),
-        "context_class": as_str(context.get("@class")) if isinstance(context, dict) else None,
-        "context": context if isinstance(context, dict) else None,
-        "autoresolve_mins": as_int(item.get("autoresolveMins")),
-        "sends_emails": as_bool(pick(item, "alertMonitorInfo", "sendsEmails")),
-        "creates_ticket": as_bool(pick(item, "alertMonitorInfo", "createsTicket")),
-        "response_actions": actions if isinstance(actions, list) else None,
-        "removed_at": None,  # answered now, so not gone
-    }
+alerts = SPEC.table("alerts", "Open and resolved alerts; rows are never deleted.")
+to_row = SPEC.row  # an alert item → an ``alerts`` row (times in UTC, the context kept as JSON)
 
 
 def raised_ms(row: dict[str, Any]) -> int | None:
@@ -135,7 +101,7 @@ class AlertRun:
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
-        self.result = ResourceResult()
+        self.result = ctx.result  # filled as pages commit: a failed run reports what it saved
         self.overlap_ms = round(ctx.settings.sync.alerts_overlap_minutes * 60_000)
         with ctx.engine.connect() as conn:
             self.cursor = AlertCursor.load(load_cursor(conn, ctx.account_uid, Alerts.name))
@@ -160,12 +126,11 @@ class AlertRun:
     def save(self, rows: list[dict[str, Any]], with_cursor: bool = False) -> None:
         """Upsert one page's rows (and the cursor) in one transaction."""
         started = time.perf_counter()
-        with self.ctx.engine.begin() as conn:
-            written = upsert(conn, alerts, self.ctx.stamp(rows))
+        with self.ctx.transaction() as tx:
+            tx.written += upsert(tx.conn, alerts, self.ctx.stamp(rows))
             if with_cursor:
-                save_cursor(conn, self.ctx.account_uid, Alerts.name, self.cursor.dump())
+                save_cursor(tx.conn, self.ctx.account_uid, Alerts.name, self.cursor.dump())
         self.db_seconds += time.perf_counter() - started
-        self.result.rows_written += written
         self.result.rows_seen += len(rows)
         self.details["alerts_written"] = self.result.rows_written
 
@@ -305,7 +270,8 @@ class AlertRun:
     def walk(self, open_ones: dict[str, int | None]) -> None:
         """Read the resolved list over this run's gaps, newest first, committing each page."""
         owed = merge([(None, self.base), *self.cursor.gaps])  # what the cursor must keep
-        plan, planned, lowers = list(owed), False, []
+        plan, planned = list(owed), False
+        lowers: list[int | None] = []
         while plan:
             start, lower = plan.pop(0)
             pages = self.pages(RESOLVED) if start is None else self.seek(start)
@@ -340,7 +306,9 @@ class AlertRun:
             if reason == "end of list":
                 lowers.append(None)
             self.details["stop_reason"] = reason
-        self.details["cutoff"] = None if None in lowers else _ms_iso(min(lowers, default=None))
+        known = [lower for lower in lowers if lower is not None]  # None: walked to the end
+        whole = len(known) < len(lowers)
+        self.details["cutoff"] = None if whole else _ms_iso(min(known, default=None))
         self.details.setdefault("strategy", self.default_strategy(open_ones))
         if owed:  # cannot happen when every gap was walked; keep it owed rather than lose it
             log.warning("alerts: gaps still owed after the walk: %s", owed)
@@ -364,12 +332,12 @@ class AlertRun:
 
     def fetch(self, open_ones: dict[str, int | None]) -> None:
         """Ask for every formerly-open alert the walk did not confirm; 404 → ``removed_at``."""
-        found = ask_each(self.ctx, ONE, open_ones, "alertUid", to_row, "alert")
-        self.save(found.rows)
+        found = ask_each(self.ctx, ONE, open_ones, "alertUid", "alert")
+        self.save([to_row(item) for item in found.items])
         if found.gone:
             now = utcnow()
-            with self.ctx.engine.begin() as conn:
-                self.result.rows_written += conn.execute(
+            with self.ctx.transaction() as tx:
+                tx.written += tx.conn.execute(
                     update(alerts)
                     .where(
                         alerts.c.account_uid == self.ctx.account_uid,
@@ -380,7 +348,7 @@ class AlertRun:
                 ).rowcount
         self.details.update(fetched=len(open_ones), gone=len(found.gone), unconfirmed=found.unsure)
 
-    def run(self) -> ResourceResult:
+    def run(self) -> None:
         """The whole run; the cursor is final only once every gap is walked."""
         self.sweep()
         open_ones = self.candidates()
@@ -393,7 +361,6 @@ class AlertRun:
             ref=_ms_iso(self.cursor.ref_ms),
             db_seconds=round(self.db_seconds, 3),
         )
-        return self.result
 
 
 @register
@@ -401,14 +368,17 @@ class Alerts(Resource):
     """Open and resolved alerts, incrementally (see the module docstring)."""
 
     name = "alerts"
-    tables: ClassVar = (alerts,)
+    tables = (alerts,)
+    cadence = "every 5m"
+    lane = Lane.HIGH
+    cost = (
+        "the open list (read again while its pages may shift), the resolved list down to the "
+        "cutoff, and one `GET` per formerly-open alert when cheaper than walking to it"
+    )
 
-    def run(self, ctx: RunContext) -> ResourceResult:
-        job = AlertRun(ctx)
+    def run(self, ctx: RunContext) -> None:
         try:
-            return job.run()
-        except (DattoETLError, StopRequested) as exc:
-            # what was done until now is committed; let the sync record it with the failure
-            job.details["stop_reason"] = type(exc).__name__
-            exc.result = job.result  # type: ignore[attr-defined]
+            AlertRun(ctx).run()
+        except BaseException as exc:  # what was committed until now is in ctx.result
+            ctx.result.details["stop_reason"] = type(exc).__name__
             raise

@@ -2,40 +2,18 @@
 
 Audit lists carry no ids, so a row's key is its place in the list; the whole list of a
 device is replaced when its audit is fetched again. Tables are declared from one spec
-(API field → column, snake_cased as the data contract asks) so they stay uniform.
+(API field → column, snake_cased as the data contract asks, converted by the column type:
+:mod:`etl.resources.convert`) so they stay uniform.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Float, Integer, String, Table, Text
-from sqlalchemy.types import TypeEngine
 
-from etl.api.timestamps import to_utc
-from etl.db.schema import JSONDoc, UTCDateTime, account_columns, metadata
-from etl.resources.base import as_int, as_str
-from etl.resources.common import numbered
-
-
-def as_float(value: Any) -> float | None:
-    """A float or None."""
-    try:
-        return None if value is None or value == "" else float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-CONVERT: dict[Any, Callable[[Any], Any]] = {
-    BigInteger: as_int,
-    Integer: as_int,
-    Float: as_float,
-    Text: as_str,
-    UTCDateTime: to_utc,
-    JSONDoc: lambda v: v,
-}
+from etl.db.schema import JSONDoc, UTCDateTime
+from etl.resources.convert import Spec, fields, numbered, snake
 
 # table → (audit list key, what it holds, [(API field, column type)])
 SPEC: dict[str, tuple[str, str, list[tuple[str, Any]]]] = {
@@ -132,39 +110,28 @@ SPEC: dict[str, tuple[str, str, list[tuple[str, Any]]]] = {
 }
 
 
-def snake(name: str) -> str:
-    """``macAddress`` → ``mac_address``."""
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
-
-
-def _column(field: str, kind: Any) -> Column[Any]:
-    type_: TypeEngine[Any] = kind if isinstance(kind, TypeEngine) else kind()
-    return Column(snake(field), type_)
-
+SPECS: dict[str, Spec] = {name: fields(columns) for name, (_, _, columns) in SPEC.items()}
 
 CHILDREN: dict[str, Table] = {
-    name: Table(
+    name: SPECS[name].table(
         name,
-        metadata,
+        doc,
         Column("device_uid", String(64), primary_key=True),
         Column("position", Integer, primary_key=True, info={"doc": "place in the audit list"}),
-        *(_column(field, kind) for field, kind in fields),
-        *account_columns(),
-        info={"doc": doc},
     )
-    for name, (_, doc, fields) in SPEC.items()
+    for name, (_, doc, _) in SPEC.items()
 }
 
 
 def child_rows(uid: str, body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Every child table's rows for one audit document (absent lists give no rows)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name, (key, _, fields) in SPEC.items():
-        out[name] = [
-            {
-                **owner,
-                **{snake(f): CONVERT[kind](item.get(f)) for f, kind in fields},
-            }
+    return {
+        name: [
+            {**owner, **SPECS[name].row(item)}
             for item, owner in numbered(body.get(key), {"device_uid": uid})
         ]
-    return out
+        for name, (key, _, _) in SPEC.items()
+    }
+
+
+__all__ = ["CHILDREN", "SPEC", "child_rows", "snake"]

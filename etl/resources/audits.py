@@ -10,22 +10,52 @@ the cursor with its audit date, so it is not asked again until that date moves.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Connection, Integer, String, Text
 
-from etl.api.timestamps import to_utc
-from etl.db.load import replace_sets, upsert
-from etl.db.schema import JSONDoc, UTCDateTime, account_columns, metadata
+from etl.api.budget import Lane
+from etl.db.schema import JSONDoc, UTCDateTime
 from etl.resources.audit_children import CHILDREN, child_rows
-from etl.resources.base import RunContext, as_int, pick, register
-from etl.resources.patterns import Due, PerDeviceResource
+from etl.resources.base import NIGHTLY, RunContext, register
+from etl.resources.convert import Field, Spec
+from etl.resources.devices import due_devices
+from etl.resources.shapes import Due, PerDeviceResource, Rows
 
 AUDITED_CLASSES = ("device", "esxihost", "printer")
 
-device_audits = Table(
+SPEC = Spec(  # the audit document's own fields (its lists: audit_children)
+    Field("portalUrl", Text),
+    Field("webRemoteUrl", Text),
+    Field("systemInfo.manufacturer", Text, doc="systemInfo.manufacturer"),
+    Field("systemInfo.model", Text),
+    Field("systemInfo.totalPhysicalMemory", BigInteger, doc="bytes"),
+    Field("systemInfo.totalCpuCores", Integer),
+    Field("systemInfo.username", Text),
+    Field("systemInfo.dotNetVersion", Text),
+    Field("systemInfo.name", Text, column="system_name", doc="ESXi: systemInfo.name"),
+    Field("systemInfo.numberOfSnapshots", Integer, doc="ESXi"),
+    Field("systemInfo.serviceTag", Text, doc="ESXi"),
+    Field("bios.instance", Text, column="bios_instance"),
+    Field("bios.releaseDate", UTCDateTime, column="bios_release_date"),
+    Field("bios.serialNumber", Text, column="bios_serial_number"),
+    Field("bios.smBiosVersion", Text, column="bios_sm_bios_version"),
+    Field("baseBoard.manufacturer", Text, column="base_board_manufacturer"),
+    Field("baseBoard.product", Text, column="base_board_product"),
+    Field("snmpInfo.snmpName", Text),
+    Field("snmpInfo.snmpContact", Text),
+    Field("snmpInfo.snmpDescription", Text),
+    Field("snmpInfo.snmpLocation", Text),
+    Field("snmpInfo.snmpUptime", Text),
+    Field("snmpInfo.nicManufacturer", Text, column="snmp_nic_manufacturer"),
+    Field("snmpInfo.objectId", Text, column="snmp_object_id"),
+    Field("snmpInfo.snmpSerial", Text),
+    Field("printer.printedPageCount", BigInteger, doc="printers"),
+    Field("mobileInfo", JSONDoc, convert=lambda v: v or None, doc="mobileInfo list, as sent"),
+)
+device_audits = SPEC.table(
     "device_audits",
-    metadata,
+    "The latest hardware audit of each device, ESXi host and printer.",
     Column("device_uid", String(64), primary_key=True),
     Column("device_class", String(32)),
     Column(
@@ -33,74 +63,7 @@ device_audits = Table(
         UTCDateTime(),
         info={"doc": "the device's last_audit_date this audit belongs to"},
     ),
-    Column("portal_url", Text),
-    Column("web_remote_url", Text),
-    Column("manufacturer", Text, info={"doc": "systemInfo.manufacturer"}),
-    Column("model", Text),
-    Column("total_physical_memory", BigInteger, info={"doc": "bytes"}),
-    Column("total_cpu_cores", Integer),
-    Column("username", Text),
-    Column("dot_net_version", Text),
-    Column("system_name", Text, info={"doc": "ESXi: systemInfo.name"}),
-    Column("number_of_snapshots", Integer, info={"doc": "ESXi"}),
-    Column("service_tag", Text, info={"doc": "ESXi"}),
-    Column("bios_instance", Text),
-    Column("bios_release_date", UTCDateTime()),
-    Column("bios_serial_number", Text),
-    Column("bios_sm_bios_version", Text),
-    Column("base_board_manufacturer", Text),
-    Column("base_board_product", Text),
-    Column("snmp_name", Text),
-    Column("snmp_contact", Text),
-    Column("snmp_description", Text),
-    Column("snmp_location", Text),
-    Column("snmp_uptime", Text),
-    Column("snmp_nic_manufacturer", Text),
-    Column("snmp_object_id", Text),
-    Column("snmp_serial", Text),
-    Column("printed_page_count", BigInteger, info={"doc": "printers"}),
-    Column("mobile_info", JSONDoc, info={"doc": "mobileInfo list, as sent"}),
-    *account_columns(),
-    info={"doc": "The latest hardware audit of each device, ESXi host and printer."},
 )
-
-
-def audit_row(uid: str, cls: str, audited_at: Any, body: dict[str, Any]) -> dict[str, Any]:
-    """An audit document → its ``device_audits`` row."""
-    system = body.get("systemInfo")
-    snmp = body.get("snmpInfo")
-    return {
-        "device_uid": uid,
-        "device_class": cls,
-        "audited_at": audited_at,
-        "portal_url": body.get("portalUrl"),
-        "web_remote_url": body.get("webRemoteUrl"),
-        "manufacturer": pick(system, "manufacturer"),
-        "model": pick(system, "model"),
-        "total_physical_memory": as_int(pick(system, "totalPhysicalMemory")),
-        "total_cpu_cores": as_int(pick(system, "totalCpuCores")),
-        "username": pick(system, "username"),
-        "dot_net_version": pick(system, "dotNetVersion"),
-        "system_name": pick(system, "name"),
-        "number_of_snapshots": as_int(pick(system, "numberOfSnapshots")),
-        "service_tag": pick(system, "serviceTag"),
-        "bios_instance": pick(body, "bios", "instance"),
-        "bios_release_date": to_utc(pick(body, "bios", "releaseDate")),
-        "bios_serial_number": pick(body, "bios", "serialNumber"),
-        "bios_sm_bios_version": pick(body, "bios", "smBiosVersion"),
-        "base_board_manufacturer": pick(body, "baseBoard", "manufacturer"),
-        "base_board_product": pick(body, "baseBoard", "product"),
-        "snmp_name": pick(snmp, "snmpName"),
-        "snmp_contact": pick(snmp, "snmpContact"),
-        "snmp_description": pick(snmp, "snmpDescription"),
-        "snmp_location": pick(snmp, "snmpLocation"),
-        "snmp_uptime": pick(snmp, "snmpUptime"),
-        "snmp_nic_manufacturer": pick(snmp, "nicManufacturer"),
-        "snmp_object_id": pick(snmp, "objectId"),
-        "snmp_serial": pick(snmp, "snmpSerial"),
-        "printed_page_count": as_int(pick(body, "printer", "printedPageCount")),
-        "mobile_info": body.get("mobileInfo") or None,
-    }
 
 
 @register
@@ -108,24 +71,23 @@ class DeviceAudits(PerDeviceResource):
     """Hardware audits of the devices whose audit moved."""
 
     name = "device_audits"
-    tables: ClassVar = (device_audits, *CHILDREN.values())
-    state = device_audits
-    classes = AUDITED_CLASSES
+    tables = (device_audits, *CHILDREN.values())
+    path = "/v2/audit/{device_class}/{uid}"
     what = "device audits"
+    cadence = NIGHTLY
+    lane = Lane.LOW
+    cost = "one per device whose `last_audit_date` moved (a never-audited device once)"
 
-    def path(self, uid: str, cls: str) -> str:
-        return f"/v2/audit/{cls}/{uid}"
+    def owners(self, ctx: RunContext, conn: Connection) -> list[Due]:
+        return due_devices(conn, ctx.account_uid, device_audits, AUDITED_CLASSES)
 
-    def save(self, ctx: RunContext, conn: Connection, fetched: list[tuple[Due, Any]]) -> int:
-        audits: list[dict[str, Any]] = []
-        children: dict[str, list[dict[str, Any]]] = {name: [] for name in CHILDREN}
-        for (uid, cls, when), body in fetched:
-            body = body if isinstance(body, dict) else {}  # null: an empty audit
-            audits.append(audit_row(uid, cls, when, body))
-            for name, items in child_rows(uid, body).items():
-                children[name] += items
-        done = [row["device_uid"] for row in audits]
-        written = upsert(conn, device_audits, ctx.stamp(audits))
-        for name, table in CHILDREN.items():
-            written += replace_sets(conn, table, "device_uid", done, ctx.stamp(children[name]))
-        return written
+    def rows(self, body: Any, owner: Due) -> Rows:
+        body = body if isinstance(body, dict) else {}  # null: an empty audit
+        audit = {
+            "device_uid": owner.uid,
+            "device_class": owner.device_class,
+            "audited_at": owner.last_audit_date,
+            **SPEC.row(body),
+        }
+        children = child_rows(owner.uid, body)
+        return {device_audits: [audit], **{CHILDREN[name]: children[name] for name in CHILDREN}}

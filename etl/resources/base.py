@@ -1,29 +1,37 @@
-"""What a resource is: a name, what it depends on, and a ``run`` that fetches and saves.
+"""What a resource is: a name, its tables, when and in which lane it runs, and a ``run``.
 
-A resource module (one room) defines its tables on :data:`etl.db.schema.metadata`, a
-:class:`Resource` subclass decorated with :func:`register`, and the pure ``to_row`` mapping
-from an API item to a row. :class:`ListResource` covers the common case of one paged list
-upserted into one table in one transaction.
+A resource module (one room) defines its tables on :data:`etl.db.schema.metadata` (from a
+:class:`~etl.resources.convert.Spec` where the mapping is flat) and a :class:`Resource`
+subclass decorated with :func:`register`, usually one of the shapes of
+:mod:`etl.resources.shapes`. The class also says how often it runs by default
+(:attr:`Resource.cadence`), in which budget lane (:attr:`Resource.lane`) and what a sync of
+it costs (:attr:`Resource.cost`); the scheduler, ``datto-etl status`` and docs/resources.md
+read them from here.
+
+A run fills :attr:`RunContext.result` as it goes; rows count as written once their
+transaction committed (:meth:`RunContext.transaction`), so a run that fails or is stopped
+still reports exactly what it left in the database.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Table
 
-from etl.api.client import DattoClient, Page
+from etl.api.budget import Lane
+from etl.api.client import DattoClient
 from etl.config import Settings
-from etl.db.load import upsert
 from etl.db.schema import utcnow
 from etl.errors import StopRequested
 
-log = logging.getLogger(__name__)
+HOURLY = "every 1h"  # reference data: sites, users, variables, filters, ...
+NIGHTLY = "15 3 * * *"  # 03:15 local: quiet hours, and a time every DST change keeps
 
 
 class Progress(Protocol):
@@ -50,8 +58,30 @@ class NoProgress:
 
 
 @dataclass
+class ResourceResult:
+    """What one resource run did; the sync turns it into a report line and a sync_runs row.
+
+    ``rows_written`` counts committed changes only; ``rows_seen`` and ``pages`` count what
+    was read, committed or not.
+    """
+
+    rows_written: int = 0
+    rows_seen: int = 0
+    pages: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Transaction:
+    """An open transaction of a run: its connection and the rows changed in it so far."""
+
+    conn: Connection
+    written: int = 0
+
+
+@dataclass
 class RunContext:
-    """Everything one resource run may use."""
+    """Everything one resource run may use, and the result it fills."""
 
     client: DattoClient
     engine: Engine
@@ -60,6 +90,7 @@ class RunContext:
     stop: threading.Event = field(default_factory=threading.Event)
     progress: Progress = field(default_factory=NoProgress)
     started_at: datetime = field(default_factory=utcnow)
+    result: ResourceResult = field(default_factory=ResourceResult)
 
     def checkpoint(self) -> None:
         """Raise :class:`StopRequested` if a signal asked us to stop (between pages)."""
@@ -71,15 +102,13 @@ class RunContext:
         now = utcnow()
         return [{**row, "account_uid": self.account_uid, "synced_at": now} for row in rows]
 
-
-@dataclass
-class ResourceResult:
-    """What one resource run did; the sync turns it into a report line and a sync_runs row."""
-
-    rows_written: int = 0
-    rows_seen: int = 0
-    pages: int = 0
-    details: dict[str, Any] = field(default_factory=dict)
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """``engine.begin()``; what the block adds to ``written`` counts once committed."""
+        with self.engine.begin() as conn:
+            tx = Transaction(conn)
+            yield tx
+        self.result.rows_written += tx.written
 
 
 class Resource:
@@ -88,109 +117,23 @@ class Resource:
     name: ClassVar[str]
     depends_on: ClassVar[tuple[str, ...]] = ()
     tables: ClassVar[tuple[Table, ...]] = ()
+    #: Default cadence of ``datto-etl run`` (``[schedule]`` overrides it): "every 5m" or cron.
+    cadence: ClassVar[str] = HOURLY
+    #: Budget lane: HIGH for cheap urgent lists, LOW for bulk that may wait.
+    lane: ClassVar[Lane] = Lane.NORMAL
+    #: What a sync of it costs in requests, in one line (docs/resources.md).
+    cost: ClassVar[str]
 
-    def run(self, ctx: RunContext) -> ResourceResult:
-        """Fetch from the API and save; raise to fail the run (its transaction rolls back)."""
+    def run(self, ctx: RunContext) -> None:
+        """Fetch from the API and save, filling ``ctx.result``; raise to fail the run."""
         raise NotImplementedError
 
 
 REGISTRY: dict[str, Resource] = {}
+R = TypeVar("R", bound=type[Resource])
 
 
-def register(cls: type[Resource]) -> type[Resource]:
+def register(cls: R) -> R:
     """Class decorator adding a resource to :data:`REGISTRY`."""
     REGISTRY[cls.name] = cls()
     return cls
-
-
-class ListResource(Resource):
-    """A paged list saved into one table, all pages in one transaction."""
-
-    path: ClassVar[str]
-    items_key: ClassVar[str]
-    item_key: ClassVar[str] = "uid"  # the API's id of an item; items without it are skipped
-    table: ClassVar[Table]
-
-    def to_row(self, item: dict[str, Any]) -> dict[str, Any]:
-        """API item → row (without ``account_uid``/``synced_at``)."""
-        raise NotImplementedError
-
-    def params(self, ctx: RunContext) -> dict[str, Any]:
-        """Query filters to send (and re-apply to every next page)."""
-        return {}
-
-    def save_pages(
-        self,
-        ctx: RunContext,
-        conn: Connection,
-        pages: Iterable[Page],
-        result: ResourceResult,
-        on_item: Callable[[dict[str, Any]], None] | None = None,
-        to_row: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    ) -> None:
-        """Upsert every page into :attr:`table`, counting into ``result``.
-
-        ``on_item`` sees each item first; ``to_row`` replaces :meth:`to_row` for this run.
-        """
-        mapping = to_row or self.to_row
-        for page in pages:
-            ctx.checkpoint()
-            rows = []
-            for item in keyed(page.items, self.item_key, self.name):
-                if on_item:
-                    on_item(item)
-                rows.append(mapping(item))
-            result.rows_written += upsert(conn, self.table, ctx.stamp(rows))
-            result.rows_seen += len(rows)
-            result.pages += 1
-            ctx.progress.advance(self.name, 1)
-
-    def run(self, ctx: RunContext) -> ResourceResult:
-        result = ResourceResult()
-        with ctx.engine.begin() as conn:
-            pages = ctx.client.paginate(self.path, self.items_key, self.params(ctx))
-            self.save_pages(ctx, conn, pages, result)
-        return result
-
-
-def keyed(items: list[dict[str, Any]], key: str, what: str) -> list[dict[str, Any]]:
-    """The items that carry their key; the others are skipped with one warning line.
-
-    An item without its id cannot be stored or found again; failing the whole resource for
-    it would stop every later page from loading.
-    """
-    good = [item for item in items if item.get(key) not in (None, "")]
-    if len(good) < len(items):
-        log.warning("%s: skipped %d item(s) without '%s'", what, len(items) - len(good), key)
-    return good
-
-
-def pick(item: dict[str, Any] | None, *path: str) -> Any:
-    """``item[a][b]…`` or None when any level is missing or null."""
-    for key in path:
-        if not isinstance(item, dict):
-            return None
-        item = item.get(key)
-    return item
-
-
-def as_bool(value: Any) -> bool | None:
-    """A boolean or None (Datto sends nulls for unknown booleans)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes")
-    return bool(value)
-
-
-def as_int(value: Any) -> int | None:
-    """An integer or None."""
-    try:
-        return None if value is None or value == "" else int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def as_str(value: Any) -> str | None:
-    """A string or None (numbers such as Autotask ids arrive either way)."""
-    return None if value is None else str(value)

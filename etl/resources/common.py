@@ -1,10 +1,10 @@
-"""Helpers the per-site, per-device and snapshot resources share.
+"""Fetching for many owners at once, shared by the per-site and per-device shapes.
 
 * :func:`fetch_lists` reads many paged lists at once (one per site or device) through
   ``client.get_many``, so the fan-out stays bounded and under the one rate budget.
 * :func:`fetch_answers` is the same for one document per owner, or a list.
 * :class:`Misses` counts owners whose fetch failed for a passing reason and fails the run
-  at its end, after the rest was saved.
+  at its end (:class:`~etl.errors.IncompleteRunError`), after the rest was saved.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from etl.api.client import DattoClient
-from etl.errors import APIError, MalformedResponseError, RetriableAPIError
+from etl.errors import APIError, IncompleteRunError, MalformedResponseError
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +92,9 @@ class Misses:
     def check(self, total: int) -> None:
         """Raise if anything was missed."""
         if self.last is not None:
-            raise RetriableAPIError(
+            raise IncompleteRunError(
                 f"{self.what}: {self.count} of {total} could not be fetched and will be asked "
                 f"again next run; the rest is saved (last error: {self.last})",
-                status=self.last.status,
+                missed=self.count,
+                total=total,
             )
-
-
-def numbered(items: Any, owner: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """``(item, owner + position)`` for each dict of a list (the API gives list rows no key)."""
-    if not isinstance(items, list):
-        return []
-    return [
-        (item, {**owner, "position": n}) for n, item in enumerate(items) if isinstance(item, dict)
-    ]

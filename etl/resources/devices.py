@@ -9,19 +9,19 @@ Removal is never read from a sweep: a device that shows up ``deleted`` (moved to
 "Deleted Devices" site) gets ``removed_at``; a stored device that no listing showed is asked
 for by itself and gets ``removed_at`` only on a 404 (:mod:`etl.resources.removal`). A
 device seen alive again has ``removed_at`` cleared.
+
+The devices whose audit moved are the owners of the per-device resources: :func:`due_devices`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Column,
+    Connection,
     Date,
     Integer,
     String,
@@ -30,128 +30,103 @@ from sqlalchemy import (
     select,
 )
 
-from etl.api.client import Page
-from etl.api.timestamps import to_date, to_utc
-from etl.db.schema import JSONDoc, UTCDateTime, account_columns, metadata
-from etl.resources.base import (
-    ListResource,
-    ResourceResult,
-    RunContext,
-    as_bool,
-    as_int,
-    pick,
-    register,
-)
-from etl.resources.removal import confirm_removed
+from etl.db.load import chunks
+from etl.db.schema import JSONDoc, UTCDateTime
+from etl.resources.base import RunContext, Transaction, register
+from etl.resources.convert import Field, Spec, always_none, as_int
+from etl.resources.shapes import Due, ListResource, Rows, Sweep
 from etl.resources.sites import sites
 
 UDF_COLUMNS = 30  # udf1..udf30 are columns; live accounts have up to udf300 (rest: udf_extra)
 
-devices = Table(
-    "devices",
-    metadata,
-    Column("uid", String(64), primary_key=True),
-    Column("id", BigInteger, index=True),
-    Column("site_uid", String(64), index=True),
-    Column("site_id", BigInteger),
-    Column("site_name", Text),
-    Column("hostname", Text),
-    Column("description", Text),
-    Column("device_class", String(32)),
-    Column("device_type_category", Text),
-    Column("device_type_type", Text),
-    Column("operating_system", Text),
-    Column("int_ip_address", Text),
-    Column("ext_ip_address", Text),
-    Column("last_logged_in_user", Text),
-    Column("domain", Text),
-    Column("cag_version", Text),
-    Column("display_version", Text),
-    Column("a64_bit", Boolean),
-    Column("online", Boolean),
-    Column("suspended", Boolean),
-    Column("deleted", Boolean),
-    Column("reboot_required", Boolean),
-    Column("snmp_enabled", Boolean),
-    Column("network_probe", Boolean),
-    Column("onboarded_via_network_monitor", Boolean),
-    Column("last_seen", UTCDateTime()),
-    Column("last_reboot", UTCDateTime()),
-    Column("last_audit_date", UTCDateTime()),
-    Column("creation_date", UTCDateTime()),
-    Column("warranty_date", Date),
-    Column("antivirus_product", Text),
-    Column("antivirus_status", String(64)),
-    Column("patch_status", String(64)),
-    Column("patches_installed", Integer),
-    Column("patches_approved_pending", Integer),
-    Column("patches_not_approved", Integer),
-    Column("software_status", Text),
-    Column("portal_url", Text),
-    Column("web_remote_url", Text),
-    *(Column(f"udf{n}", Text) for n in range(1, UDF_COLUMNS + 1)),
-    Column("udf_extra", JSONDoc, info={"doc": "non-null udf31..udf300 as a JSON object"}),
-    Column("removed_at", UTCDateTime(), info={"doc": "set once the device is confirmed gone"}),
-    *account_columns(),
-    info={"doc": "Devices of every site, with patch, antivirus and UDF fields flattened."},
-)
 
-
-def to_row(item: dict[str, Any]) -> dict[str, Any]:
-    """A device item → a ``devices`` row (times in UTC, nested objects flattened)."""
-    udf = item.get("udf") if isinstance(item.get("udf"), dict) else {}
+def udf_extra(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The non-null UDFs past :data:`UDF_COLUMNS` as one JSON object (None when none)."""
+    udf = item.get("udf")
+    if not isinstance(udf, dict):
+        return None
     extra = {
         k: v
         for k, v in udf.items()
         if v is not None and k.startswith("udf") and (as_int(k[3:]) or 0) > UDF_COLUMNS
     }
-    row: dict[str, Any] = {
-        "uid": str(item["uid"]),
-        "id": as_int(item.get("id")),
-        "site_uid": item.get("siteUid"),
-        "site_id": as_int(item.get("siteId")),
-        "site_name": item.get("siteName"),
-        "hostname": item.get("hostname"),
-        "description": item.get("description"),
-        "device_class": item.get("deviceClass"),
-        "device_type_category": pick(item, "deviceType", "category"),
-        "device_type_type": pick(item, "deviceType", "type"),
-        "operating_system": item.get("operatingSystem"),
-        "int_ip_address": item.get("intIpAddress"),
-        "ext_ip_address": item.get("extIpAddress"),
-        "last_logged_in_user": item.get("lastLoggedInUser"),
-        "domain": item.get("domain"),
-        "cag_version": item.get("cagVersion"),
-        "display_version": item.get("displayVersion"),
-        "a64_bit": as_bool(item.get("a64Bit")),
-        "online": as_bool(item.get("online")),
-        "suspended": as_bool(item.get("suspended")),
-        "deleted": as_bool(item.get("deleted")),
-        "reboot_required": as_bool(item.get("rebootRequired")),
-        "snmp_enabled": as_bool(item.get("snmpEnabled")),
-        "network_probe": as_bool(item.get("networkProbe")),
-        "onboarded_via_network_monitor": as_bool(item.get("onboardedViaNetworkMonitor")),
-        "last_seen": to_utc(item.get("lastSeen")),
-        "last_reboot": to_utc(item.get("lastReboot")),
-        "last_audit_date": to_utc(item.get("lastAuditDate")),
-        "creation_date": to_utc(item.get("creationDate")),
-        "warranty_date": to_date(item.get("warrantyDate")),
-        "antivirus_product": pick(item, "antivirus", "antivirusProduct"),
-        "antivirus_status": pick(item, "antivirus", "antivirusStatus"),
-        "patch_status": pick(item, "patchManagement", "patchStatus"),
-        "patches_installed": as_int(pick(item, "patchManagement", "patchesInstalled")),
-        "patches_approved_pending": as_int(pick(item, "patchManagement", "patchesApprovedPending")),
-        "patches_not_approved": as_int(pick(item, "patchManagement", "patchesNotApproved")),
-        "software_status": item.get("softwareStatus"),
-        "portal_url": item.get("portalUrl"),
-        "web_remote_url": item.get("webRemoteUrl"),
-        "udf_extra": extra or None,
-        "removed_at": None,  # seen alive now, so not removed (cleared if it came back)
-    }
-    for n in range(1, UDF_COLUMNS + 1):
-        value = udf.get(f"udf{n}")
-        row[f"udf{n}"] = None if value is None else str(value)
-    return row
+    return extra or None
+
+
+SPEC = Spec(
+    Field("uid", String(64), key=True),
+    Field("id", BigInteger, index=True),
+    Field("siteUid", String(64), index=True),
+    Field("siteId", BigInteger),
+    Field("siteName", Text),
+    Field("hostname", Text),
+    Field("description", Text),
+    Field("deviceClass", String(32)),
+    Field("deviceType.category", Text, column="device_type_category"),
+    Field("deviceType.type", Text, column="device_type_type"),
+    Field("operatingSystem", Text),
+    Field("intIpAddress", Text),
+    Field("extIpAddress", Text),
+    Field("lastLoggedInUser", Text),
+    Field("domain", Text),
+    Field("cagVersion", Text),
+    Field("displayVersion", Text),
+    Field("a64Bit", Boolean),
+    Field("online", Boolean),
+    Field("suspended", Boolean),
+    Field("deleted", Boolean),
+    Field("rebootRequired", Boolean),
+    Field("snmpEnabled", Boolean),
+    Field("networkProbe", Boolean),
+    Field("onboardedViaNetworkMonitor", Boolean),
+    Field("lastSeen", UTCDateTime),
+    Field("lastReboot", UTCDateTime),
+    Field("lastAuditDate", UTCDateTime),
+    Field("creationDate", UTCDateTime),
+    Field("warrantyDate", Date),
+    Field("antivirus.antivirusProduct", Text),
+    Field("antivirus.antivirusStatus", String(64)),
+    Field("patchManagement.patchStatus", String(64)),
+    Field("patchManagement.patchesInstalled", Integer),
+    Field("patchManagement.patchesApprovedPending", Integer),
+    Field("patchManagement.patchesNotApproved", Integer),
+    Field("softwareStatus", Text),
+    Field("portalUrl", Text),
+    Field("webRemoteUrl", Text),
+    *(Field(f"udf.udf{n}", Text) for n in range(1, UDF_COLUMNS + 1)),
+    Field(udf_extra, JSONDoc, column="udf_extra", doc="non-null udf31..udf300 as a JSON object"),
+    # seen alive now, so not removed (cleared if it came back); `deleted` ones: Devices.save
+    Field(
+        always_none, UTCDateTime, column="removed_at", doc="set once the device is confirmed gone"
+    ),
+)
+devices = SPEC.table(
+    "devices", "Devices of every site, with patch, antivirus and UDF fields flattened."
+)
+
+
+def due_devices(
+    conn: Connection, account_uid: str, state: Table, classes: Sequence[str]
+) -> list[Due]:
+    """Live devices of ``classes`` whose entry in ``state`` is missing or stale.
+
+    ``state`` has ``device_uid`` and ``audited_at`` (the ``last_audit_date`` it was taken
+    at); a device without an entry is due once. These are the owners of per-device resources.
+    """
+    stored = state.alias("stored")
+    query = (
+        select(devices.c.uid, devices.c.device_class, devices.c.last_audit_date)
+        .select_from(devices.outerjoin(stored, stored.c.device_uid == devices.c.uid))
+        .where(
+            devices.c.account_uid == account_uid,
+            devices.c.removed_at.is_(None),
+            devices.c.device_class.in_(classes),
+            stored.c.device_uid.is_(None)
+            | stored.c.audited_at.is_distinct_from(devices.c.last_audit_date),
+        )
+        .order_by(devices.c.uid)
+    )
+    return [Due(uid, cls, when) for uid, cls, when in conn.execute(query)]
 
 
 @register
@@ -160,50 +135,40 @@ class Devices(ListResource):
 
     name = "devices"
     depends_on = ("sites",)
+    tables = (devices,)
+    spec = SPEC
     path = "/v2/account/devices"
     items_key = "devices"
-    table = devices
-    tables: ClassVar = (devices,)
+    one_path = "/v2/device/{uid}"
+    tally_by = "siteUid"  # devices seen per site, against the site's own count
+    cadence = "every 15m"
+    cost = (
+        "the list, one list per site that came back short, and one `GET` per stored device "
+        "the sweep missed (404 confirms removal)"
+    )
 
-    def to_row(self, item: dict[str, Any]) -> dict[str, Any]:
-        return to_row(item)
-
-    def run(self, ctx: RunContext) -> ResourceResult:
-        result = ResourceResult()
-        per_site: Counter[str] = Counter()
-        seen: set[str] = set()
-        with ctx.engine.begin() as conn:
-            removed: dict[str, datetime | None] = dict(
-                conn.execute(  # type: ignore[arg-type]
-                    select(devices.c.uid, devices.c.removed_at).where(
-                        devices.c.account_uid == ctx.account_uid
-                    )
-                ).all()
+    def save(
+        self, ctx: RunContext, conn: Connection, rows: Rows, owners: Sequence[str] | None
+    ) -> int:
+        # In "Deleted Devices": removal confirmed by Datto itself; keep the first such moment.
+        deleted = [row for row in rows.get(devices, ()) if row["deleted"]]
+        stored: dict[str, Any] = {}
+        for part in chunks(sorted({row["uid"] for row in deleted}), 500):
+            query = select(devices.c.uid, devices.c.removed_at).where(
+                devices.c.account_uid == ctx.account_uid, devices.c.uid.in_(part)
             )
+            stored.update((uid, removed_at) for uid, removed_at in conn.execute(query))
+        for row in deleted:
+            row["removed_at"] = stored.get(row["uid"]) or ctx.started_at
+        return super().save(ctx, conn, rows, owners)
 
-            def row(item: dict[str, Any]) -> dict[str, Any]:
-                out = to_row(item)
-                if out["deleted"]:  # in "Deleted Devices": removal confirmed by Datto itself
-                    out["removed_at"] = removed.get(out["uid"]) or ctx.started_at
-                return out
-
-            def count(item: dict[str, Any]) -> None:
-                seen.add(str(item["uid"]))
-                per_site[str(item.get("siteUid"))] += 1
-
-            def save(pages: Iterable[Page]) -> None:
-                self.save_pages(ctx, conn, pages, result, on_item=count, to_row=row)
-
-            save(ctx.client.paginate(self.path, self.items_key))
-            expected = conn.execute(
-                select(sites.c.uid, sites.c.number_of_devices).where(
-                    sites.c.account_uid == ctx.account_uid, sites.c.removed_at.is_(None)
-                )
-            ).all()
-            short = [uid for uid, n in expected if n and per_site[uid] < n]
-            for uid in short:
-                save(ctx.client.paginate(f"/v2/site/{uid}/devices", self.items_key))
-            found = confirm_removed(ctx, conn, devices, seen, "/v2/device/{uid}", row)
-        result.rows_written += found.pop("changed")
-        result.details.update(found, sites_relisted=len(short))
-        return result
+    def after_sweep(self, ctx: RunContext, tx: Transaction, sweep: Sweep) -> None:
+        expected = tx.conn.execute(
+            select(sites.c.uid, sites.c.number_of_devices).where(
+                sites.c.account_uid == ctx.account_uid, sites.c.removed_at.is_(None)
+            )
+        ).all()
+        short = [uid for uid, n in expected if n and sweep.tally[uid] < n]
+        for uid in short:
+            self.read(ctx, tx, sweep, f"/v2/site/{uid}/devices")
+        ctx.result.details["sites_relisted"] = len(short)

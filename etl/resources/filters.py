@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, String, Table, Text
+from sqlalchemy import BigInteger, String, Text
 
-from etl.api.timestamps import to_utc
-from etl.db.schema import UTCDateTime, account_columns, metadata
-from etl.resources.base import as_int, register
-from etl.resources.patterns import Rows, SnapshotResource
+from etl.db.schema import UTCDateTime
+from etl.resources.base import register
+from etl.resources.convert import Field, Spec
+from etl.resources.shapes import Rows, SnapshotResource
 
-filters = Table(
-    "filters",
-    metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("name", Text),
-    Column("description", Text),
-    Column("type", String(32), info={"doc": "rmm_default or custom"}),
-    Column("date_create", UTCDateTime()),
-    Column("last_updated", UTCDateTime()),
-    *account_columns(),
-    info={"doc": "Default (Datto's) and custom device filters."},
+SPEC = Spec(
+    Field("id", BigInteger, key=True),
+    Field("name", Text),
+    Field("description", Text),
+    Field("type", String(32), doc="rmm_default or custom"),
+    Field("dateCreate", UTCDateTime),
+    Field("lastUpdated", UTCDateTime),
 )
+filters = SPEC.table("filters", "Default (Datto's) and custom device filters.")
 
 
 @register
@@ -30,22 +27,10 @@ class Filters(SnapshotResource):
     """Both filter lists, as one snapshot."""
 
     name = "filters"
+    tables = (filters,)
     paths = ("/v2/filter/default-filters", "/v2/filter/custom-filters")
     items_key = "filters"
-    tables: ClassVar = (filters,)
+    cost = "one page or two per list; kept as a snapshot (deleted in Datto, deleted here)"
 
-    def rows(self, items: list[dict[str, Any]]) -> Rows:
-        return {
-            filters: [
-                {
-                    "id": as_int(i.get("id")),
-                    "name": i.get("name"),
-                    "description": i.get("description"),
-                    "type": i.get("type"),
-                    "date_create": to_utc(i.get("dateCreate")),
-                    "last_updated": to_utc(i.get("lastUpdated")),
-                }
-                for i in items
-                if as_int(i.get("id")) is not None
-            ]
-        }
+    def rows(self, body: list[dict[str, Any]], owner: None) -> Rows:
+        return {filters: [row for row in map(SPEC.row, body) if row["id"] is not None]}

@@ -6,28 +6,28 @@ One paged list per site (much cheaper than an audit per device) → one row per 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from sqlalchemy import Column, Integer, String, Table, Text
+from sqlalchemy import Column, Connection, Integer, String, Text
 
-from etl.db.schema import account_columns, metadata
-from etl.resources.base import register
-from etl.resources.common import numbered
-from etl.resources.patterns import PerSiteResource, Rows
+from etl.resources.base import RunContext, register
+from etl.resources.convert import Field, Spec, numbered
+from etl.resources.shapes import PerSiteResource, Rows, Site
+from etl.resources.sites import live_sites
 
-device_network_interfaces = Table(
+SPEC = Spec(  # one entry of a device's ``nics``
+    Field("instance", Text),
+    Field("ipv4", Text),
+    Field("ipv6", Text),
+    Field("macAddress", Text, index=True),
+    Field("type", Text),
+)
+device_network_interfaces = SPEC.table(
     "device_network_interfaces",
-    metadata,
+    "Network adapters of every device, from the per-site listing.",
     Column("device_uid", String(64), primary_key=True),
     Column("position", Integer, primary_key=True, info={"doc": "place in the device's list"}),
     Column("site_uid", String(64), index=True),
-    Column("instance", Text),
-    Column("ipv4", Text),
-    Column("ipv6", Text),
-    Column("mac_address", Text, index=True),
-    Column("type", Text),
-    *account_columns(),
-    info={"doc": "Network adapters of every device, from the per-site listing."},
 )
 
 
@@ -36,25 +36,19 @@ class NetworkInterfaces(PerSiteResource):
     """Each live site's devices with their adapters."""
 
     name = "device_network_interfaces"
+    tables = (device_network_interfaces,)
     path = "/v2/site/{uid}/devices/network-interface"
     items_key = "devices"
-    tables: ClassVar = (device_network_interfaces,)
+    cost = "one per live site (a paged list of its devices' adapters)"
 
-    def rows(self, site_uid: str, body: Any) -> Rows:
+    def owners(self, ctx: RunContext, conn: Connection) -> list[Site]:
+        return live_sites(conn, ctx.account_uid)
+
+    def rows(self, body: Any, owner: Site) -> Rows:
         out = []
         for device in body:
             if not isinstance(device, dict) or not device.get("uid"):
                 continue
-            owner = {"device_uid": str(device["uid"]), "site_uid": site_uid}
-            out += [
-                {
-                    **key,
-                    "instance": nic.get("instance"),
-                    "ipv4": nic.get("ipv4"),
-                    "ipv6": nic.get("ipv6"),
-                    "mac_address": nic.get("macAddress"),
-                    "type": nic.get("type"),
-                }
-                for nic, key in numbered(device.get("nics"), owner)
-            ]
+            owns = {"device_uid": str(device["uid"]), "site_uid": owner.uid}
+            out += [{**key, **SPEC.row(nic)} for nic, key in numbered(device.get("nics"), owns)]
         return {device_network_interfaces: out}

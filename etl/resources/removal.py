@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select, update
 
-from etl.db.load import chunks, upsert
+from etl.db.load import chunks
 from etl.db.schema import utcnow
 from etl.errors import NotFoundError
 from etl.resources.base import RunContext
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class Answers:
     """What asking for records one by one found."""
 
-    rows: list[dict[str, Any]] = field(default_factory=list)  # still there: fresh rows
+    items: list[dict[str, Any]] = field(default_factory=list)  # still there: their answers
     gone: list[str] = field(default_factory=list)  # answered 404
     unsure: int = 0  # any other failure: left as they were until a later run can tell
 
@@ -40,12 +40,11 @@ def ask_each(
     template: str,
     uids: Iterable[str],
     uid_key: str,
-    to_row: Callable[[dict[str, Any]], dict[str, Any]],
     what: str,
 ) -> Answers:
     """``GET template.format(uid=…)`` for each uid, in parallel under the budget.
 
-    A 404 counts as gone; an answer whose ``uid_key`` is the uid asked for becomes a row.
+    A 404 counts as gone; an answer whose ``uid_key`` is the uid asked for is kept.
     """
     paths = {template.format(uid=uid): uid for uid in uids}
     found = Answers()
@@ -54,7 +53,7 @@ def ask_each(
         if isinstance(body, NotFoundError):
             found.gone.append(uid)
         elif isinstance(body, dict) and str(body.get(uid_key)) == uid:
-            found.rows.append(to_row(body))
+            found.items.append(body)
         else:
             found.unsure += 1
             log.warning("%s %s: not confirmed this run: %s", what, uid, body)
@@ -67,11 +66,13 @@ def confirm_removed(
     table: Table,
     seen: set[str],
     path: str,
-    to_row: Callable[[dict[str, Any]], dict[str, Any]],
+    save: Callable[[list[dict[str, Any]]], int],
 ) -> dict[str, int]:
     """Ask for every live row of ``table`` the sweep missed; mark the confirmed ones removed.
 
-    ``path`` is a template with ``{uid}``. Returns counts for the run's details.
+    ``path`` is a template with ``{uid}``; ``save`` maps and writes the answers of the rows
+    still there (the resource's own ``rows`` and ``save``). Returns counts for the run's
+    details, ``changed`` included.
     """
     live = conn.execute(
         select(table.c.uid).where(
@@ -79,8 +80,8 @@ def confirm_removed(
         )
     ).scalars()
     missed = [uid for uid in live if uid not in seen]
-    found = ask_each(ctx, path, missed, "uid", to_row, table.name)
-    changed = upsert(conn, table, ctx.stamp(found.rows))  # the sweep skipped them: still there
+    found = ask_each(ctx, path, missed, "uid", table.name)
+    changed = save(found.items)  # the sweep skipped them: still there
     for part in chunks(found.gone, 5000):
         changed += conn.execute(
             update(table)

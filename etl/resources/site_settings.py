@@ -5,44 +5,48 @@ The proxy password is not stored: secrets stay out of the database.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Connection, Integer, String, Text
 
-from etl.db.schema import account_columns, metadata
-from etl.resources.base import as_bool, as_int, pick, register
-from etl.resources.common import numbered
-from etl.resources.patterns import PerSiteResource, Rows
+from etl.resources.base import RunContext, register
+from etl.resources.convert import Field, Spec, numbered, pick
+from etl.resources.shapes import PerSiteResource, Rows, Site
+from etl.resources.sites import live_sites
 
-site_settings = Table(
-    "site_settings",
-    metadata,
-    Column("site_uid", String(64), primary_key=True),
-    Column("name", Text),
-    Column("description", Text),
-    Column("on_demand", Boolean),
-    Column("proxy_host", Text),
-    Column("proxy_port", Integer),
-    Column("proxy_type", String(16)),
-    Column("proxy_username", Text, info={"doc": "the proxy password is never stored"}),
-    *account_columns(),
-    info={"doc": "General and proxy settings of each site."},
+SPEC = Spec(
+    Field("generalSettings.name", Text),
+    Field("generalSettings.description", Text),
+    Field("generalSettings.onDemand", Boolean),
+    Field("proxySettings.host", Text, column="proxy_host"),
+    Field("proxySettings.port", Integer, column="proxy_port"),
+    Field("proxySettings.type", String(16), column="proxy_type"),
+    Field(
+        "proxySettings.username",
+        Text,
+        column="proxy_username",
+        doc="the proxy password is never stored",
+    ),
 )
-
-site_mail_recipients = Table(
+RECIPIENT = Spec(
+    Field("name", Text),
+    Field("email", Text),
+    Field("type", String(32)),
+    Field("receives", BigInteger),
+    Field("receivesAlerts", Boolean),
+    Field("receivesReports", Boolean),
+    Field("receivesNewDevices", Boolean),
+)
+site_settings = SPEC.table(
+    "site_settings",
+    "General and proxy settings of each site.",
+    Column("site_uid", String(64), primary_key=True),
+)
+site_mail_recipients = RECIPIENT.table(
     "site_mail_recipients",
-    metadata,
+    "Who receives each site's mails (alerts, reports, new devices).",
     Column("site_uid", String(64), primary_key=True),
     Column("position", Integer, primary_key=True, info={"doc": "place in the settings list"}),
-    Column("name", Text),
-    Column("email", Text),
-    Column("type", String(32)),
-    Column("receives", BigInteger),
-    Column("receives_alerts", Boolean),
-    Column("receives_reports", Boolean),
-    Column("receives_new_devices", Boolean),
-    *account_columns(),
-    info={"doc": "Who receives each site's mails (alerts, reports, new devices)."},
 )
 
 
@@ -51,37 +55,17 @@ class SiteSettings(PerSiteResource):
     """Each live site's settings document, one request per site."""
 
     name = "site_settings"
+    tables = (site_settings, site_mail_recipients)
     path = "/v2/site/{uid}/settings"
-    tables: ClassVar = (site_settings, site_mail_recipients)
+    cost = "one per live site"
 
-    def rows(self, site_uid: str, body: Any) -> Rows:
-        general = pick(body, "generalSettings")
-        proxy = pick(body, "proxySettings")
-        recipients = numbered(pick(body, "mailRecipients"), {"site_uid": site_uid})
+    def owners(self, ctx: RunContext, conn: Connection) -> list[Site]:
+        return live_sites(conn, ctx.account_uid)
+
+    def rows(self, body: Any, owner: Site) -> Rows:
+        owns = {"site_uid": owner.uid}
+        recipients = numbered(pick(body, "mailRecipients"), owns)
         return {
-            site_settings: [
-                {
-                    "site_uid": site_uid,
-                    "name": pick(general, "name"),
-                    "description": pick(general, "description"),
-                    "on_demand": as_bool(pick(general, "onDemand")),
-                    "proxy_host": pick(proxy, "host"),
-                    "proxy_port": as_int(pick(proxy, "port")),
-                    "proxy_type": pick(proxy, "type"),
-                    "proxy_username": pick(proxy, "username"),
-                }
-            ],
-            site_mail_recipients: [
-                {
-                    **key,
-                    "name": item.get("name"),
-                    "email": item.get("email"),
-                    "type": item.get("type"),
-                    "receives": as_int(item.get("receives")),
-                    "receives_alerts": as_bool(item.get("receivesAlerts")),
-                    "receives_reports": as_bool(item.get("receivesReports")),
-                    "receives_new_devices": as_bool(item.get("receivesNewDevices")),
-                }
-                for item, key in recipients
-            ],
+            site_settings: [{**owns, **SPEC.row(body if isinstance(body, dict) else {})}],
+            site_mail_recipients: [{**key, **RECIPIENT.row(item)} for item, key in recipients],
         }

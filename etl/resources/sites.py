@@ -4,59 +4,26 @@ The list includes Datto's system sites ("Deleted Devices", whose uid is not a GU
 default "Managed"/"OnDemand" sites); they are stored with ``system_site`` true so dashboards
 can leave them out of per-customer figures. A stored site the sweep did not show gets
 ``removed_at`` only once ``GET /v2/site/{uid}`` answers 404 (see :mod:`etl.resources.removal`).
+The proxy password is deliberately not stored: secrets stay out of the database.
+
+The live sites are the owners of the per-site resources: :func:`live_sites`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
-from sqlalchemy import Boolean, Column, Integer, String, Table, Text
+from sqlalchemy import Boolean, Connection, Integer, String, Text, select
 
-from etl.db.schema import UTCDateTime, account_columns, metadata
-from etl.resources.base import (
-    ListResource,
-    ResourceResult,
-    RunContext,
-    as_bool,
-    as_int,
-    as_str,
-    pick,
-    register,
-)
-from etl.resources.removal import confirm_removed
+from etl.db.schema import UTCDateTime
+from etl.resources.base import register
+from etl.resources.convert import Field, Spec, always_none
+from etl.resources.shapes import ListResource, Site
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 DELETED_DEVICES = "Deleted Devices"
 SYSTEM_SITE_NAMES = frozenset({DELETED_DEVICES, "Managed", "OnDemand"})  # per API_FACTS.md
-
-sites = Table(
-    "sites",
-    metadata,
-    Column("uid", String(64), primary_key=True),
-    Column("id", Integer, index=True),
-    Column("name", Text),
-    Column("description", Text),
-    Column("notes", Text),
-    Column("on_demand", Boolean),
-    Column("splashtop_auto_install", Boolean),
-    Column(
-        "system_site", Boolean, nullable=False, info={"doc": "Datto's own site, not a customer"}
-    ),
-    Column("number_of_devices", Integer),
-    Column("number_of_online_devices", Integer),
-    Column("number_of_offline_devices", Integer),
-    Column("autotask_company_id", String(64)),
-    Column("autotask_company_name", Text),
-    Column("portal_url", Text),
-    Column("proxy_host", Text),
-    Column("proxy_port", Integer),
-    Column("proxy_type", String(16)),
-    Column("proxy_username", Text),
-    Column("removed_at", UTCDateTime(), info={"doc": "set once the site is confirmed gone"}),
-    *account_columns(),
-    info={"doc": "Sites (customers) of the account, system sites flagged."},
-)
 
 
 def is_system_site(item: dict[str, Any]) -> bool:
@@ -65,51 +32,55 @@ def is_system_site(item: dict[str, Any]) -> bool:
     return not GUID.match(uid) or item.get("name") in SYSTEM_SITE_NAMES
 
 
+SPEC = Spec(
+    Field("uid", String(64), key=True),
+    Field("id", Integer, index=True),
+    Field("name", Text),
+    Field("description", Text),
+    Field("notes", Text),
+    Field("onDemand", Boolean),
+    Field("splashtopAutoInstall", Boolean),
+    Field(
+        is_system_site,
+        Boolean,
+        column="system_site",
+        nullable=False,
+        doc="Datto's own site, not a customer",
+    ),
+    Field("devicesStatus.numberOfDevices", Integer),
+    Field("devicesStatus.numberOfOnlineDevices", Integer),
+    Field("devicesStatus.numberOfOfflineDevices", Integer),
+    Field("autotaskCompanyId", String(64)),
+    Field("autotaskCompanyName", Text),
+    Field("portalUrl", Text),
+    Field("proxySettings.host", Text, column="proxy_host"),
+    Field("proxySettings.port", Integer, column="proxy_port"),
+    Field("proxySettings.type", String(16), column="proxy_type"),
+    Field("proxySettings.username", Text, column="proxy_username"),
+    # seen in this sweep, so not removed (cleared if it came back)
+    Field(always_none, UTCDateTime, column="removed_at", doc="set once the site is confirmed gone"),
+)
+sites = SPEC.table("sites", "Sites (customers) of the account, system sites flagged.")
+
+
+def live_sites(conn: Connection, account_uid: str) -> list[Site]:
+    """The account's sites not confirmed removed (the owners of per-site resources)."""
+    query = (
+        select(sites.c.uid)
+        .where(sites.c.account_uid == account_uid, sites.c.removed_at.is_(None))
+        .order_by(sites.c.uid)
+    )
+    return [Site(uid) for uid in conn.execute(query).scalars()]
+
+
 @register
 class Sites(ListResource):
     """Every site of the account, in one transaction; removals confirmed one by one."""
 
     name = "sites"
+    tables = (sites,)
+    spec = SPEC
     path = "/v2/account/sites"
     items_key = "sites"
-    table = sites
-    tables: ClassVar = (sites,)
-
-    def to_row(self, item: dict[str, Any]) -> dict[str, Any]:
-        # proxySettings.password is deliberately not stored: secrets stay out of the database.
-        return {
-            "uid": str(item["uid"]),
-            "id": as_int(item.get("id")),
-            "name": item.get("name"),
-            "description": item.get("description"),
-            "notes": item.get("notes"),
-            "on_demand": as_bool(item.get("onDemand")),
-            "splashtop_auto_install": as_bool(item.get("splashtopAutoInstall")),
-            "system_site": is_system_site(item),
-            "number_of_devices": as_int(pick(item, "devicesStatus", "numberOfDevices")),
-            "number_of_online_devices": as_int(
-                pick(item, "devicesStatus", "numberOfOnlineDevices")
-            ),
-            "number_of_offline_devices": as_int(
-                pick(item, "devicesStatus", "numberOfOfflineDevices")
-            ),
-            "autotask_company_id": as_str(item.get("autotaskCompanyId")),
-            "autotask_company_name": item.get("autotaskCompanyName"),
-            "portal_url": item.get("portalUrl"),
-            "proxy_host": pick(item, "proxySettings", "host"),
-            "proxy_port": as_int(pick(item, "proxySettings", "port")),
-            "proxy_type": pick(item, "proxySettings", "type"),
-            "proxy_username": pick(item, "proxySettings", "username"),
-            "removed_at": None,  # seen in this sweep, so not removed (cleared if it came back)
-        }
-
-    def run(self, ctx: RunContext) -> ResourceResult:
-        result = ResourceResult()
-        seen: set[str] = set()
-        with ctx.engine.begin() as conn:
-            pages = ctx.client.paginate(self.path, self.items_key)
-            self.save_pages(ctx, conn, pages, result, on_item=lambda i: seen.add(str(i["uid"])))
-            found = confirm_removed(ctx, conn, sites, seen, "/v2/site/{uid}", self.to_row)
-        result.rows_written += found.pop("changed")
-        result.details.update(found)
-        return result
+    one_path = "/v2/site/{uid}"
+    cost = "the list, plus one `GET` per stored site the sweep missed (404 confirms removal)"

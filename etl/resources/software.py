@@ -9,14 +9,18 @@ appeared or last changed).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Column, Connection, Integer, String, Table, Text
 
+from etl.api.budget import Lane
 from etl.db.load import replace_sets, upsert
 from etl.db.schema import UTCDateTime, account_columns, metadata
-from etl.resources.base import RunContext, as_str, register
-from etl.resources.patterns import Due, PerDeviceResource
+from etl.resources.base import NIGHTLY, RunContext, register
+from etl.resources.convert import as_str
+from etl.resources.devices import due_devices
+from etl.resources.shapes import Due, PerDeviceResource, Rows
 
 device_software = Table(
     "device_software",
@@ -57,24 +61,28 @@ class DeviceSoftware(PerDeviceResource):
     """Software lists of the devices (class ``device``) whose audit moved."""
 
     name = "device_software"
-    tables: ClassVar = (device_software, device_software_audits)
-    state = device_software_audits
-    classes = ("device",)
-    what = "software lists"
+    tables = (device_software, device_software_audits)
+    path = "/v2/audit/device/{uid}/software"
     items_key = "software"
+    what = "software lists"
+    cadence = NIGHTLY
+    lane = Lane.LOW
+    cost = "one or two per device whose audit moved; its list is replaced as a set"
 
-    def path(self, uid: str, cls: str) -> str:
-        return f"/v2/audit/device/{uid}/software"
+    def owners(self, ctx: RunContext, conn: Connection) -> list[Due]:
+        return due_devices(conn, ctx.account_uid, device_software_audits, ("device",))
 
-    def save(self, ctx: RunContext, conn: Connection, fetched: list[tuple[Due, Any]]) -> int:
-        rows: list[dict[str, Any]] = []
-        lists: list[dict[str, Any]] = []
-        for (uid, _, when), items in fetched:
-            found = software_rows(uid, items)
-            rows += found
-            titles = len({(r["name"], r["version"]) for r in found})
-            lists.append({"device_uid": uid, "audited_at": when, "software_count": titles})
-        done = [entry["device_uid"] for entry in lists]
-        written = replace_sets(conn, device_software, "device_uid", done, ctx.stamp(rows))
-        upsert(conn, device_software_audits, ctx.stamp(lists))  # bookkeeping, not data
+    def rows(self, body: Any, owner: Due) -> Rows:
+        found = software_rows(owner.uid, body)
+        titles = len({(r["name"], r["version"]) for r in found})
+        taken = {"device_uid": owner.uid, "audited_at": owner.last_audit_date}
+        lists = [{**taken, "software_count": titles}]
+        return {device_software: found, device_software_audits: lists}
+
+    def save(
+        self, ctx: RunContext, conn: Connection, rows: Rows, owners: Sequence[str] | None
+    ) -> int:
+        stamped = ctx.stamp(rows[device_software])
+        written = replace_sets(conn, device_software, "device_uid", owners or [], stamped)
+        upsert(conn, device_software_audits, ctx.stamp(rows[device_software_audits]))  # bookkeeping
         return written

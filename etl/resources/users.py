@@ -2,45 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from sqlalchemy import Boolean, Column, String, Table, Text
+from sqlalchemy import Boolean, String, Text
 
-from etl.api.timestamps import to_utc
-from etl.db.schema import UTCDateTime, account_columns, metadata
-from etl.resources.base import as_bool, register
-from etl.resources.patterns import Rows, SnapshotResource
+from etl.db.schema import UTCDateTime
+from etl.resources.base import register
+from etl.resources.convert import Field, Spec
+from etl.resources.shapes import Rows, SnapshotResource
 
-users = Table(
-    "users",
-    metadata,
-    Column("username", String(255), primary_key=True),
-    Column("first_name", Text),
-    Column("last_name", Text),
-    Column("email", Text),
-    Column("telephone", Text),
-    Column("status", String(64)),
-    Column("created", UTCDateTime()),
-    Column("last_access", UTCDateTime(), info={"doc": "NULL: never logged in"}),
-    Column("disabled", Boolean),
-    *account_columns(),
-    info={"doc": "Users of the account; users deleted in Datto are deleted here too."},
+SPEC = Spec(
+    Field("username", String(255), key=True),
+    Field("firstName", Text),
+    Field("lastName", Text),
+    Field("email", Text),
+    Field("telephone", Text),
+    Field("status", String(64)),
+    Field("created", UTCDateTime),
+    Field("lastAccess", UTCDateTime, doc="NULL: never logged in"),
+    Field("disabled", Boolean),
 )
-
-
-def to_row(item: dict[str, Any]) -> dict[str, Any]:
-    """A user item → a ``users`` row."""
-    return {
-        "username": str(item["username"]),
-        "first_name": item.get("firstName"),
-        "last_name": item.get("lastName"),
-        "email": item.get("email"),
-        "telephone": item.get("telephone"),
-        "status": item.get("status"),
-        "created": to_utc(item.get("created")),
-        "last_access": to_utc(item.get("lastAccess")),
-        "disabled": as_bool(item.get("disabled")),
-    }
+users = SPEC.table("users", "Users of the account; users deleted in Datto are deleted here too.")
 
 
 @register
@@ -48,9 +30,10 @@ class Users(SnapshotResource):
     """The account's users, as a snapshot."""
 
     name = "users"
+    tables = (users,)
     paths = ("/v2/account/users",)
     items_key = "users"
-    tables: ClassVar = (users,)
+    cost = "one page or two; kept as a snapshot (deleted in Datto, deleted here)"
 
-    def rows(self, items: list[dict[str, Any]]) -> Rows:
-        return {users: [to_row(i) for i in items if i.get("username")]}
+    def rows(self, body: list[dict[str, Any]], owner: None) -> Rows:
+        return {users: [SPEC.row(i) for i in body if i.get("username")]}

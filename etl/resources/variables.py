@@ -6,50 +6,31 @@ and stays so (the ETL never asks for, nor could store, the secret behind it).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Connection, String, Text
 
-from etl.db.schema import account_columns, metadata
-from etl.resources.base import as_bool, as_int, as_str, register
-from etl.resources.patterns import PerSiteResource, Rows, SnapshotResource
+from etl.resources.base import RunContext, register
+from etl.resources.convert import Field, Spec
+from etl.resources.shapes import PerSiteResource, Rows, Site, SnapshotResource
+from etl.resources.sites import live_sites
 
-
-def _columns() -> list[Column[Any]]:
-    return [
-        Column("name", Text),
-        Column("value", Text, info={"doc": "as the API shows it: masked values stay masked"}),
-        Column("masked", Boolean),
-        *account_columns(),
-    ]
-
-
-account_variables = Table(
-    "account_variables",
-    metadata,
-    Column("id", BigInteger, primary_key=True),
-    *_columns(),
-    info={"doc": "Account-level variables."},
+SPEC = Spec(
+    Field("id", BigInteger, key=True),
+    Field("name", Text),
+    Field("value", Text, doc="as the API shows it: masked values stay masked"),
+    Field("masked", Boolean),
 )
-
-site_variables = Table(
-    "site_variables",
-    metadata,
-    Column("site_uid", String(64), primary_key=True),
-    Column("id", BigInteger, primary_key=True),
-    *_columns(),
-    info={"doc": "Site-level variables."},
+account_variables = SPEC.table("account_variables", "Account-level variables.")
+site_variables = SPEC.table(
+    "site_variables", "Site-level variables.", Column("site_uid", String(64), primary_key=True)
 )
 
 
-def to_row(item: dict[str, Any]) -> dict[str, Any]:
-    """A variable item → row fields (the value as given, never unmasked)."""
-    return {
-        "id": as_int(item.get("id")),
-        "name": item.get("name"),
-        "value": as_str(item.get("value")),
-        "masked": as_bool(item.get("masked")),
-    }
+def to_rows(items: Any) -> list[dict[str, Any]]:
+    """Variable items → rows (values as given, never unmasked; no id, no row)."""
+    rows = (SPEC.row(item) for item in items if isinstance(item, dict))
+    return [row for row in rows if row["id"] is not None]
 
 
 @register
@@ -57,12 +38,13 @@ class AccountVariables(SnapshotResource):
     """The account's variables, as a snapshot."""
 
     name = "account_variables"
+    tables = (account_variables,)
     paths = ("/v2/account/variables",)
     items_key = "variables"
-    tables: ClassVar = (account_variables,)
+    cost = "one page or two; kept as a snapshot (deleted in Datto, deleted here)"
 
-    def rows(self, items: list[dict[str, Any]]) -> Rows:
-        return {account_variables: [to_row(i) for i in items if as_int(i.get("id")) is not None]}
+    def rows(self, body: list[dict[str, Any]], owner: None) -> Rows:
+        return {account_variables: to_rows(body)}
 
 
 @register
@@ -70,15 +52,13 @@ class SiteVariables(PerSiteResource):
     """Each live site's variables, replaced per site."""
 
     name = "site_variables"
+    tables = (site_variables,)
     path = "/v2/site/{uid}/variables"
     items_key = "variables"
-    tables: ClassVar = (site_variables,)
+    cost = "one per live site"
 
-    def rows(self, site_uid: str, body: Any) -> Rows:
-        return {
-            site_variables: [
-                {"site_uid": site_uid, **to_row(i)}
-                for i in body
-                if isinstance(i, dict) and as_int(i.get("id")) is not None
-            ]
-        }
+    def owners(self, ctx: RunContext, conn: Connection) -> list[Site]:
+        return live_sites(conn, ctx.account_uid)
+
+    def rows(self, body: Any, owner: Site) -> Rows:
+        return {site_variables: [{"site_uid": owner.uid, **row} for row in to_rows(body)]}
