@@ -13,4 +13,6 @@ def test_modules_are_discovered_in_generation_order() -> None:
     # the seeded data depends on it: sites hold devices, devices have audits and raise alerts
     assert position("sites") < position("devices") < position("audits")
     assert position("devices") < position("alerts")
-    assert found[-2:] == ["ratelimit", "faults"]  # middlewares go on last
+    assert position("activity") < position("jobs")  # job entries join the activity log
+    # middlewares go on last, the rate limiter in front of the fault injectors
+    assert found[-4:] == ["ratelimit", "faults", "hostile", "bad_items"]
