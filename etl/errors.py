@@ -5,8 +5,15 @@ one-line message that names the fix, and an ``exit_code`` for the CLI::
 
     DattoETLError                      exit 1 unless said otherwise
     ├── ConfigError                    exit 2: every problem of the settings, one line each
-    ├── DatabaseError                  the database URL is unusable or a migration failed
+    ├── DatabaseError                  the database cannot be reached or a migration failed
+    │   ├── DatabaseURLError           database.url is malformed, names an unknown driver,
+    │   │                              or is an in-memory SQLite database (nothing kept)
+    │   ├── DatabaseMissingError       `status` finds no SQLite file where database.url says
+    │   └── StorageError               the environment refuses: disk full, read-only file,
+    │                                  a path that cannot be opened, a read-only standby
     ├── RunLockedError                 exit 5: another process is syncing the same account
+    │   └── RunLockLostError           exit 5: the run lock vanished mid-run (PostgreSQL
+    │                                  session ended) and another holder has it now
     └── APIError                       anything the Datto API answered, or failed to
         ├── RetriableAPIError          transient: retried with backoff, then fails the resource
         │   ├── ServerError            500/502/503/504
@@ -52,11 +59,26 @@ class DatabaseError(DattoETLError):
     """The database cannot be reached, or its schema cannot be brought up to date."""
 
 
+class DatabaseURLError(DatabaseError):
+    """``database.url`` cannot work: malformed, unknown dialect or driver, or in memory."""
+
+
+class DatabaseMissingError(DatabaseError):
+    """A read-only command found no database file: nothing was created."""
+
+
+class StorageError(DatabaseError):
+    """The environment refuses the database: disk full, read-only, cannot open the file…"""
+
+
 class RunLockedError(DattoETLError):
     """Another process holds the sync lock of this account."""
 
     exit_code = 5
 
+
+class RunLockLostError(RunLockedError):
+    """The run lock was lost mid-run and could not be taken back; the run stopped."""
 
 
 class APIError(DattoETLError):
