@@ -8,9 +8,9 @@ one-line message that names the fix, and an ``exit_code`` for the CLI::
     ├── DatabaseError                  the database cannot be reached or a migration failed
     │   ├── DatabaseURLError           database.url is malformed, names an unknown driver,
     │   │                              or is an in-memory SQLite database (nothing kept)
-    │   ├── DatabaseMissingError       `status` finds no SQLite file where database.url says
-    │   └── StorageError               the environment refuses: disk full, read-only file,
-    │                                  a path that cannot be opened, a read-only standby
+    │   └── DatabaseMissingError       `status` finds no SQLite file where database.url says
+    ├── StorageError                   where data is kept refuses: disk full, read-only file,
+    │                                  an unusable path (database or state dir), a standby
     ├── RunLockedError                 exit 5: another process is syncing the same account
     │   └── RunLockLostError           exit 5: the run lock vanished mid-run (PostgreSQL
     │                                  session ended) and another holder has it now
@@ -67,8 +67,8 @@ class DatabaseMissingError(DatabaseError):
     """A read-only command found no database file: nothing was created."""
 
 
-class StorageError(DatabaseError):
-    """The environment refuses the database: disk full, read-only, cannot open the file…"""
+class StorageError(DattoETLError):
+    """Where data is kept refuses: disk full, read-only, a path that cannot be used…"""
 
 
 class RunLockedError(DattoETLError):

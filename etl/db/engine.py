@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import logging
@@ -111,10 +112,8 @@ def make_engine(url: str, *, readonly: bool = False, **kw: Any) -> Engine:
                 )
             readonly_file = f"file:{quote(str(path))}"
             parsed = parsed.set(database=readonly_file, query={"mode": "ro", "uri": "true"})
-        else:
-            prepare_sqlite_file(path)
-            if not _is_uri(parsed):
-                parsed = parsed.set(database=str(path))  # with ~ expanded, as prepared
+        elif not _is_uri(parsed):
+            parsed = parsed.set(database=str(path))  # with ~ expanded, as prepared below
         kw = {"connect_args": {"timeout": 60}, **kw}
     else:
         kw = {"pool_pre_ping": True, **kw}
@@ -126,6 +125,8 @@ def make_engine(url: str, *, readonly: bool = False, **kw: Any) -> Engine:
             "use sqlite:///… or postgresql://… (psycopg 3 comes with datto-etl)"
         ) from None
     if path is not None:
+        if not readonly:
+            prepare_sqlite_file(path)  # after the driver is known good: a typo creates nothing
         event.listen(engine, "connect", _sqlite_connect if not readonly else _sqlite_connect_ro)
         begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
         event.listen(engine, "begin", functools.partial(_sqlite_begin, begin))
@@ -134,8 +135,17 @@ def make_engine(url: str, *, readonly: bool = False, **kw: Any) -> Engine:
 
 
 def prepare_sqlite_file(path: Path) -> None:
-    """Create the directory (saying so) and an empty private database file if missing."""
+    """Create the directory (saying so) and an empty private database file if missing.
+
+    A path that cannot hold a writable database (a directory, a read-only file or file
+    system) is a one-line StorageError before SQLite gives a vaguer one.
+    """
     folder = path.parent
+    if path.is_dir():
+        raise StorageError(
+            f"database.url points at the directory {path}: name a file in it, "
+            f"e.g. sqlite:///{path / 'datto_rmm.db'}"
+        )
     try:
         if not folder.exists():
             folder.mkdir(parents=True, mode=0o700)
@@ -145,10 +155,24 @@ def prepare_sqlite_file(path: Path) -> None:
             # the same mode. 0600: the tables hold the account's inventory and users.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     except OSError as exc:
+        if exc.errno == errno.EROFS:
+            raise StorageError(SQLITE_FIXES[sqlite3.SQLITE_READONLY].format(where=path)) from None
         raise StorageError(
-            f"cannot create the database {path}: {exc.strerror or exc} ({exc.filename or folder}); "
-            "choose a path in a directory this user can write (database.url)"
+            f"cannot create the database {path}: {exc.strerror or exc} "
+            f"({exc.filename or folder}); choose a path in a directory this user can write "
+            "(database.url)"
         ) from None
+    if not writable(path) or not writable(folder):  # SQLite writes -wal/-shm beside the file
+        raise StorageError(SQLITE_FIXES[sqlite3.SQLITE_READONLY].format(where=path))
+
+
+def writable(path: Path) -> bool:
+    """True when this user may write ``path`` and its file system is not mounted read-only."""
+    try:
+        read_only_fs = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+    return not read_only_fs and os.access(path, os.W_OK)
 
 
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection) -> None:
