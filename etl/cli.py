@@ -214,7 +214,9 @@ def status(
 
     with failures():
         settings = settings_for_command()
-        report = collect_status(settings, make_engine(settings.database.url), resources or None)
+        # read-only: a mistyped path must not leave an empty database behind
+        engine = make_engine(settings.database.url, readonly=True)
+        report = collect_status(settings, engine, resources or None)
         if as_json:
             sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
         else:  # piped into a log or a mail: do not squeeze the table into 80 columns

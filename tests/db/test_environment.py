@@ -167,3 +167,19 @@ def test_files_are_private(tmp_path: Path) -> None:
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in db.parent.iterdir()}
     engine.dispose()
     assert modes == {"etl.db": 0o600, "etl.db-wal": 0o600, "etl.db-shm": 0o600}
+
+
+def test_status_on_a_mistyped_path_creates_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "missing" / "etl.db"
+    env = {"PATH": "/usr/bin:/bin", "DATTO_ETL_DATABASE_URL": f"sqlite:///{db}"}
+    line = one_error_line(run(["status"], env, tmp_path))
+    assert line == (f"error: no database at {db}: run `datto-etl sync` first or check database.url")
+    assert not db.parent.exists()
+    db.parent.mkdir()
+    one_error_line(run(["status"], env, tmp_path))
+    assert list(db.parent.iterdir()) == []  # no empty file either
+    assert run(["db", "upgrade"], env, tmp_path).returncode == 0
+    writes = os.stat(db).st_mtime_ns
+    shown = run(["status", "--json"], env, tmp_path)  # read-only, on a real database
+    assert shown.returncode == 1 and '"never synced successfully"' in shown.stdout
+    assert os.stat(db).st_mtime_ns == writes
