@@ -173,7 +173,7 @@ def account_lock(
     ``settings.sync.lock_wait_seconds``) for another holder, then raises
     :class:`RunLockedError`. Re-entrant within a process.
     """
-    from etl.db.engine import sqlite_file
+    from etl.db.engine import prepare_sqlite_file, sqlite_file
     from etl.pglock import pg_lock
 
     key = account_key(settings.datto)
@@ -197,7 +197,8 @@ def account_lock(
         account = Wait(f"account {settings.datto.origin}", deadline, wait)
         stack.enter_context(file_lock(folder / f"{key}.lock", holder, account))
         db_file = sqlite_file(url)
-        if db_file is not None and db_file.parent.is_dir():  # else the engine says what is wrong
+        if db_file is not None:
+            prepare_sqlite_file(db_file)  # the lock goes beside it: its directory must exist
             beside = db_file.with_name(db_file.name + ".lock")
             on_file = Wait(f"database {db_file}", account.deadline, wait)
             stack.enter_context(file_lock(beside, holder, on_file))

@@ -68,8 +68,12 @@ def parse_url(url: str) -> URL:
 
 
 def sqlite_file(url: str | URL) -> Path | None:
-    """The file of a SQLite URL (``~`` expanded), None for an in-memory or non-SQLite URL."""
-    parsed = make_url(normalize_url(url)) if isinstance(url, str) else url
+    """The file of a SQLite URL (``~`` expanded), None for an in-memory, non-SQLite or
+    malformed URL (:func:`parse_url` says what is wrong with that one)."""
+    try:
+        parsed = make_url(normalize_url(url)) if isinstance(url, str) else url
+    except ArgumentError:
+        return None
     if parsed.get_backend_name() != "sqlite":
         return None
     database = parsed.database or ""
@@ -106,10 +110,6 @@ def make_engine(url: str, *, readonly: bool = False, **kw: Any) -> Engine:
     path = sqlite_file(parsed)
     if path is not None:
         if readonly:
-            if not path.is_file():
-                raise DatabaseMissingError(
-                    f"no database at {path}: run `datto-etl sync` first or check database.url"
-                )
             readonly_file = f"file:{quote(str(path))}"
             parsed = parsed.set(database=readonly_file, query={"mode": "ro", "uri": "true"})
         elif not _is_uri(parsed):
@@ -125,8 +125,12 @@ def make_engine(url: str, *, readonly: bool = False, **kw: Any) -> Engine:
             "use sqlite:///… or postgresql://… (psycopg 3 comes with datto-etl)"
         ) from None
     if path is not None:
-        if not readonly:
-            prepare_sqlite_file(path)  # after the driver is known good: a typo creates nothing
+        if readonly and not path.is_file():
+            raise DatabaseMissingError(
+                f"no database at {path}: run `datto-etl sync` first or check database.url"
+            )
+        if not readonly:  # at the first connection: a command failing before creates nothing
+            event.listen(engine, "do_connect", functools.partial(_prepare_on_connect, path))
         event.listen(engine, "connect", _sqlite_connect if not readonly else _sqlite_connect_ro)
         begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
         event.listen(engine, "begin", functools.partial(_sqlite_begin, begin))
@@ -164,6 +168,10 @@ def prepare_sqlite_file(path: Path) -> None:
         ) from None
     if not writable(path) or not writable(folder):  # SQLite writes -wal/-shm beside the file
         raise StorageError(SQLITE_FIXES[sqlite3.SQLITE_READONLY].format(where=path))
+
+
+def _prepare_on_connect(path: Path, *_args: Any) -> None:
+    prepare_sqlite_file(path)
 
 
 def writable(path: Path) -> bool:
