@@ -227,8 +227,8 @@ SQLITE_FIXES = {
     "datto-etl database file",
     sqlite3.SQLITE_CORRUPT: "the database {where} is damaged: restore it from a backup or "
     "move it away and sync into a new file",
-    sqlite3.SQLITE_BUSY: "the database {where} stayed locked by another program for 60 s: "
-    "close what holds it (a long query, a DB browser) and run again",
+    sqlite3.SQLITE_BUSY: "the database {where} stayed locked by another writer for 60 s: "
+    "close what holds it (a long query, a DB browser, another program) and run again",
 }
 # PostgreSQL SQLSTATE codes of the environment
 PG_FIXES = {

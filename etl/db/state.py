@@ -84,7 +84,9 @@ def start_run(engine: Engine, account_uid: str, resource: str) -> int:
                 synced_at=now,
             )
         )
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None  # an INSERT of one row always has one
+        return int(key[0])
 
 
 def finish_run(engine: Engine, run_id: int, **values: Any) -> None:
