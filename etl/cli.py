@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError
 
 from etl import __version__
 from etl.config import Settings, load_settings
@@ -92,6 +93,11 @@ def failures() -> Iterator[None]:
         raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort):
         raise
+    except (OSError, OperationalError) as exc:  # the environment, not a bug: exit 1, not 70
+        if State.debug:
+            raise
+        err.print(f"error: {redact(environment_line(exc))}", markup=False)
+        raise typer.Exit(1) from None
     except Exception as exc:
         if State.debug:
             raise
@@ -101,6 +107,18 @@ def failures() -> Iterator[None]:
             markup=False,
         )
         raise typer.Exit(70) from None
+
+
+def environment_line(exc: OSError | OperationalError) -> str:
+    """One line for a file-system or database failure that no layer below named."""
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return (
+            f"{exc.strerror or exc}{where}: check the path, its rights and the free space "
+            "on its disk"
+        )
+    reason = str(exc.orig if exc.orig is not None else exc).splitlines()[0]
+    return f"database error: {reason} (check the database server and database.url)"
 
 
 def settings_for_command() -> Settings:
@@ -222,7 +240,9 @@ def status(
 
     with failures():
         settings = settings_for_command()
-        report = collect_status(settings, make_engine(settings.database.url), resources or None)
+        # read-only: a mistyped path must not leave an empty database behind
+        engine = make_engine(settings.database.url, readonly=True)
+        report = collect_status(settings, engine, resources or None)
         if as_json:
             sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
         else:  # piped into a log or a mail: do not squeeze the table into 80 columns

@@ -5,8 +5,15 @@ one-line message that names the fix, and an ``exit_code`` for the CLI::
 
     DattoETLError                      exit 1 unless said otherwise
     ├── ConfigError                    exit 2: every problem of the settings, one line each
-    ├── DatabaseError                  the database URL is unusable or a migration failed
+    ├── DatabaseError                  the database cannot be reached or a migration failed
+    │   ├── DatabaseURLError           database.url is malformed, names an unknown driver,
+    │   │                              or is an in-memory SQLite database (nothing kept)
+    │   └── DatabaseMissingError       `status` finds no SQLite file where database.url says
+    ├── StorageError                   where data is kept refuses: disk full, read-only file,
+    │                                  an unusable path (database or state dir), a standby
     ├── RunLockedError                 exit 5: another process is syncing the same account
+    │   └── RunLockLostError           exit 5: the run lock vanished mid-run (PostgreSQL
+    │                                  session ended) and another holder has it now
     ├── IncompleteRunError             some owners (sites, devices) could not be fetched this
     │                                  run: the rest is saved, they are asked again next run
     └── APIError                       anything the Datto API answered, or failed to
@@ -54,10 +61,26 @@ class DatabaseError(DattoETLError):
     """The database cannot be reached, or its schema cannot be brought up to date."""
 
 
+class DatabaseURLError(DatabaseError):
+    """``database.url`` cannot work: malformed, unknown dialect or driver, or in memory."""
+
+
+class DatabaseMissingError(DatabaseError):
+    """A read-only command found no database file: nothing was created."""
+
+
+class StorageError(DattoETLError):
+    """Where data is kept refuses: disk full, read-only, a path that cannot be used…"""
+
+
 class RunLockedError(DattoETLError):
     """Another process holds the sync lock of this account."""
 
     exit_code = 5
+
+
+class RunLockLostError(RunLockedError):
+    """The run lock was lost mid-run and could not be taken back; the run stopped."""
 
 
 class IncompleteRunError(DattoETLError):

@@ -1,12 +1,22 @@
-"""One run at a time per Datto account, across processes (and machines, on PostgreSQL).
+"""One run at a time per Datto account and per database, across processes and machines.
 
-:func:`account_lock` takes an OS file lock in the state directory (``budget.state_dir``),
-named after the account (origin + a hash of the API key). The kernel drops it when the
-holding process ends, however it ends, so a crashed run cannot hold it forever. When the
-database is PostgreSQL it also takes a session advisory lock there, which the server drops
-with the connection, so runs on two machines sharing a database are serialized too.
+:func:`account_lock` takes, in this order, each with the holder written beside it:
 
-A second run waits up to ``wait`` seconds (default ``sync.lock_wait_seconds``), then raises
+1. an OS file lock in the state directory (``budget.state_dir``), named after the account
+   (origin + a hash of the API key): runs sharing a state dir share one budget;
+2. on SQLite, an OS file lock beside the database file (``<db>.lock``): two runs writing
+   one file serialize even with different state dirs (or API keys of one account);
+3. on PostgreSQL, a session advisory lock keyed by the account, so runs on two machines
+   sharing a database serialize too (:mod:`etl.pglock`). Before every commit on that
+   database the lock's session is checked; a lost lock is taken again, or the run stops
+   with :class:`~etl.errors.RunLockLostError` (exit 5) and nothing more is committed.
+
+The kernel drops the file locks and the server the advisory lock when the holding process
+ends, however it ends, so a crashed run cannot hold them forever. Lock files and the state
+directory are private (0600 / 0700).
+
+A second run logs at once who holds the lock and how long it will wait, waits up to
+``wait`` seconds (default ``sync.lock_wait_seconds``) for all of them together, then raises
 :class:`~etl.errors.RunLockedError` (exit 5) naming the holder: pid, host, since when and
 its command. Within one process the lock is re-entrant: the daemon holds it for its
 lifetime, and the syncs it starts pass through.
@@ -16,8 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
+import logging
 import os
 import socket
 import sys
@@ -30,23 +40,21 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import filelock
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import SQLAlchemyError
 
 from etl.api.memory import account_key, state_dir
 from etl.config import Settings
-from etl.errors import DatabaseError, RunLockedError
+from etl.errors import RunLockedError, StorageError
 
+log = logging.getLogger(__name__)
 _held: dict[str, int] = {}  # account key → depth of this process's holds
 _held_lock = threading.Lock()
-POLL = 0.2  # seconds between tries of the PostgreSQL lock
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 @dataclass
 class Holder:
-    """Who holds an account's lock."""
+    """Who holds a lock."""
 
     pid: int
     host: str
@@ -69,6 +77,36 @@ def me() -> Holder:
     )
 
 
+@dataclass
+class Wait:
+    """One lock taking: what is locked (for messages) and the deadline shared by all locks."""
+
+    what: str  # "account https://…" or "database /path/etl.db"
+    deadline: float
+    wait: float
+
+    def left(self) -> float:
+        """Seconds left before giving up."""
+        return max(0.0, self.deadline - time.monotonic())
+
+    def waiting(self, holder: Holder | None) -> None:
+        """Say at once that we wait, for whom, and for how long at most."""
+        log.warning(
+            "waiting up to %g s for the run lock of %s, held by %s",
+            round(self.left(), 1),
+            self.what,
+            holder.describe() if holder else "another process (holder unknown)",
+        )
+
+    def locked(self, holder: Holder | None) -> RunLockedError:
+        """The error after waiting in vain."""
+        who = holder.describe() if holder else "holder unknown"
+        return RunLockedError(
+            f"another datto-etl run holds the run lock of {self.what} ({who}); waited "
+            f"{self.wait:.0f} s: let it finish or stop it, or raise sync.lock_wait_seconds"
+        )
+
+
 def _read_holder(path: Path) -> Holder | None:
     try:
         return Holder(**json.loads(path.read_text(encoding="utf-8")))
@@ -76,28 +114,73 @@ def _read_holder(path: Path) -> Holder | None:
         return None
 
 
-def _locked(settings: Settings, holder: Holder | None, waited: float) -> RunLockedError:
-    who = holder.describe() if holder else "holder unknown"
-    return RunLockedError(
-        f"another datto-etl run is syncing account {settings.datto.origin} ({who}); waited "
-        f"{waited:.0f} s: let it finish or stop it, or raise sync.lock_wait_seconds"
-    )
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 @contextlib.contextmanager
-def account_lock(settings: Settings, *, wait: float | None = None) -> Iterator[Holder]:
-    """Hold the run lock of the account ``settings`` points at; yields who holds it (us).
+def file_lock(path: Path, holder: Holder, wait: Wait) -> Iterator[None]:
+    """Hold the OS lock on ``path`` (holder in ``<path>.json``), waiting as ``wait`` says."""
+    info = path.with_name(path.name + ".json")
+    lock = filelock.FileLock(str(path), mode=0o600)
+    poll = min(0.5, max(0.05, wait.wait / 20))
+    try:
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            wait.waiting(_read_holder(info))
+            try:
+                lock.acquire(timeout=wait.left(), poll_interval=poll)
+            except filelock.Timeout:
+                raise wait.locked(_read_holder(info)) from None
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the lock file {path}: {exc.strerror or exc}; the directory "
+            "must be writable by this user"
+        ) from None
+    try:
+        with contextlib.suppress(OSError):  # who holds it is a courtesy for the next one
+            _write_private(info, json.dumps(asdict(holder)))
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            info.unlink()
+        lock.release()
 
-    Waits up to ``wait`` seconds (None: ``settings.sync.lock_wait_seconds``) for another
-    holder, then raises :class:`RunLockedError`. Re-entrant within a process.
+
+def private_dir(folder: Path) -> Path:
+    """Create ``folder`` (0700: it names accounts and holds their state) if missing."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the state directory {folder}: {exc.strerror or exc}; set "
+            "budget.state_dir (DATTO_ETL_BUDGET_STATE_DIR) to a directory this user can write"
+        ) from None
+    return folder
+
+
+@contextlib.contextmanager
+def account_lock(
+    settings: Settings, *, wait: float | None = None, database: str | None = None
+) -> Iterator[Holder]:
+    """Hold the run locks of the account ``settings`` points at; yields who holds them (us).
+
+    ``database`` is the URL of the database the run writes to (default
+    ``settings.database.url``). Waits up to ``wait`` seconds (None:
+    ``settings.sync.lock_wait_seconds``) for another holder, then raises
+    :class:`RunLockedError`. Re-entrant within a process.
     """
+    from etl.db.engine import prepare_sqlite_file, sqlite_file
+    from etl.pglock import pg_lock
+
     key = account_key(settings.datto)
     with _held_lock:
-        if _held.get(key):
+        nested = bool(_held.get(key))
+        if nested:
             _held[key] += 1
-            nested = True
-        else:
-            nested = False
     if nested:
         try:
             yield me()
@@ -106,100 +189,33 @@ def account_lock(settings: Settings, *, wait: float | None = None) -> Iterator[H
                 _held[key] -= 1
         return
     wait = settings.sync.lock_wait_seconds if wait is None else wait
-    folder = state_dir(settings.budget)
-    folder.mkdir(parents=True, exist_ok=True)
-    info = folder / f"{key}.lock.json"
-    lock = filelock.FileLock(str(folder / f"{key}.lock"))
-    started = time.monotonic()
-    try:
-        lock.acquire(timeout=wait, poll_interval=min(0.5, max(0.05, wait / 20)))
-    except filelock.Timeout:
-        raise _locked(settings, _read_holder(info), time.monotonic() - started) from None
-    holder = me()
-    try:
-        info.write_text(json.dumps(asdict(holder)), encoding="utf-8")
-        left = max(0.0, wait - (time.monotonic() - started))
-        with _pg_lock(settings, key, holder, left):
-            with _held_lock:
-                _held[key] = 1
-            try:
-                yield holder
-            finally:
-                with _held_lock:
-                    _held.pop(key, None)
-    finally:
-        with contextlib.suppress(OSError):
-            info.unlink()
-        lock.release()
-
-
-def _pg_keys(key: str) -> tuple[int, int]:
-    digest = hashlib.sha256(key.encode()).digest()
-    # two signed 32-bit ints: pg_locks shows them as classid/objid, so the holder can be found
-    return int.from_bytes(digest[:4], "big", signed=True), int.from_bytes(
-        digest[4:8], "big", signed=True
-    )
-
-
-@contextlib.contextmanager
-def _pg_lock(settings: Settings, key: str, holder: Holder, wait: float) -> Iterator[None]:
-    """A session advisory lock on PostgreSQL (nothing on SQLite)."""
-    url = settings.database.url
-    if not url.startswith(("postgres://", "postgresql")):
-        yield
-        return
-    from etl.db.engine import make_engine
-
-    engine = make_engine(url)
-    k1, k2 = _pg_keys(key)
     deadline = time.monotonic() + wait
-    try:
-        conn = engine.connect()
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        raise DatabaseError(
-            f"cannot reach the database for the run lock: {str(exc).splitlines()[0]}"
-        ) from None
-    try:
-        conn.execute(
-            text("SELECT set_config('application_name', :n, false)"),
-            {"n": f"datto-etl pid={holder.pid} host={holder.host}"[:63]},
-        )
-        conn.commit()
-        take = text("SELECT pg_try_advisory_lock(:a, :b)")
-        while not conn.execute(take, {"a": k1, "b": k2}).scalar():
-            conn.commit()
-            if time.monotonic() >= deadline:
-                raise _locked(settings, _pg_holder(conn, k1, k2), wait)
-            time.sleep(POLL)
-        conn.commit()
-        yield
-    finally:
-        with contextlib.suppress(SQLAlchemyError):
-            conn.close()  # closing the session releases the advisory lock
-        engine.dispose()
-
-
-def _pg_holder(conn: Connection, k1: int, k2: int) -> Holder | None:
-    row = conn.execute(
-        text(
-            "SELECT a.application_name, a.client_addr, a.backend_start FROM pg_locks l "
-            "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-            "AND l.classid::bigint = :a AND l.objid::bigint = :b AND l.granted"
-        ),
-        {"a": k1 & 0xFFFFFFFF, "b": k2 & 0xFFFFFFFF},  # oids are the unsigned bit patterns
-    ).first()
-    if row is None:
-        return None
-    name, addr, since = row
-    pid = next((int(p[4:]) for p in str(name).split() if p.startswith("pid=")), 0)
-    host = next((p[5:] for p in str(name).split() if p.startswith("host=")), str(addr))
-    return Holder(pid, host, f"{since:%Y-%m-%d %H:%M:%S %Z}", "datto-etl (PostgreSQL lock)")
+    url = database or settings.database.url
+    holder = me()
+    with contextlib.ExitStack() as stack:
+        folder = private_dir(state_dir(settings.budget))
+        account = Wait(f"account {settings.datto.origin}", deadline, wait)
+        stack.enter_context(file_lock(folder / f"{key}.lock", holder, account))
+        db_file = sqlite_file(url)
+        if db_file is not None:
+            prepare_sqlite_file(db_file)  # the lock goes beside it: its directory must exist
+            beside = db_file.with_name(db_file.name + ".lock")
+            on_file = Wait(f"database {db_file}", account.deadline, wait)
+            stack.enter_context(file_lock(beside, holder, on_file))
+        stack.enter_context(pg_lock(url, key, holder, account))
+        with _held_lock:
+            _held[key] = 1
+        try:
+            yield holder
+        finally:
+            with _held_lock:
+                _held.pop(key, None)
 
 
 def with_account_lock(run: Callable[P, R]) -> Callable[P, R]:
     """Decorate a function whose first argument is :class:`Settings` to run under the lock.
 
+    The lock follows the database of an ``engine`` keyword argument when one is given.
     Missing credentials are reported before any waiting.
     """
 
@@ -208,10 +224,13 @@ def with_account_lock(run: Callable[P, R]) -> Callable[P, R]:
         settings = args[0]
         assert isinstance(settings, Settings)
         settings.require_credentials()
-        with account_lock(settings):
+        engine = kw.get("engine")
+        url = getattr(engine, "url", None)
+        database = url.render_as_string(hide_password=False) if url is not None else None
+        with account_lock(settings, database=database):
             return run(*args, **kw)
 
     return locked
 
 
-__all__ = ["Holder", "account_lock", "me", "with_account_lock"]
+__all__ = ["Holder", "Wait", "account_lock", "me", "with_account_lock"]

@@ -49,7 +49,7 @@ from etl.db.engine import make_engine
 from etl.db.migrate import upgrade
 from etl.db.schema import utcnow
 from etl.db.state import ABANDONED, close_running
-from etl.errors import CredentialsError, StopRequested
+from etl.errors import CredentialsError, RunLockLostError, StopRequested
 from etl.lock import account_lock
 from etl.resources.base import RunContext
 from etl.status import latest_runs
@@ -231,7 +231,8 @@ class Daemon:
             first = f"{type(exc).__name__}: {exc}".splitlines()[0]
             log.error("%s: run could not be recorded: %s", name, first)
             return
-        if isinstance(failure, CredentialsError):  # no later run can succeed: stop the daemon
+        # no later run can succeed (or may run: another host has the lock): stop the daemon
+        if isinstance(failure, CredentialsError | RunLockLostError):
             self.fatal = failure
             self.stop.set()
 

@@ -29,7 +29,9 @@ from etl.errors import (
     CredentialsError,
     DattoETLError,
     IPBlockedError,
+    RunLockLostError,
     StopRequested,
+    StorageError,
 )
 from etl.lock import with_account_lock
 from etl.log import redact
@@ -38,7 +40,8 @@ from etl.resources.account import fetch_account
 from etl.resources.base import NoProgress, Progress, ResourceResult, RunContext
 
 log = logging.getLogger(__name__)
-ABORTS_ALL = (CredentialsError, IPBlockedError)
+# credentials, an IP block, a full or read-only disk, a lost run lock: the next resource fails too
+ABORTS_ALL = (CredentialsError, IPBlockedError, StorageError, RunLockLostError)
 
 
 @dataclass

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import textwrap
@@ -16,6 +19,7 @@ from sqlalchemy import Engine, select
 from datto_sim import Simulator
 from datto_sim.ratelimit import limiter
 from etl.config import BudgetSettings, DatabaseSettings, DattoSettings, Settings
+from etl.db.state import sync_runs
 from etl.errors import RunLockedError
 from etl.lock import account_lock
 from etl.resources.devices import devices
@@ -114,3 +118,76 @@ def test_two_syncs_started_together_share_one_budget(engine: Engine, db_url: str
         assert sim.count(status=429) == 0
         with engine.connect() as conn:
             assert set(conn.execute(select(devices.c.uid)).scalars()) == set(sim.devices)
+
+
+def test_one_sqlite_file_is_one_lock_whatever_the_state_dir(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'etl.db'}"
+    proc = hold_elsewhere(db_url, tmp_path / "state-a")
+    try:
+        other = account(db_url, tmp_path / "state-b")  # its own state dir: own account lock
+        with pytest.raises(RunLockedError) as exc, account_lock(other, wait=0.3):
+            pass
+        assert f"database {tmp_path / 'etl.db'}" in str(exc.value)
+        assert f"pid {proc.pid}" in str(exc.value)
+        with account_lock(account(f"sqlite:///{tmp_path / 'other.db'}", tmp_path / "c"), wait=0):
+            pass  # another file: another lock
+    finally:
+        proc.kill()
+        proc.wait()
+    with account_lock(other, wait=2):
+        pass
+
+
+def test_a_waiting_run_says_at_once_who_holds_the_lock(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    proc = hold_elsewhere()
+    try:
+        with (
+            caplog.at_level(logging.WARNING, "etl.lock"),
+            pytest.raises(RunLockedError),
+            account_lock(account(), wait=1.5),
+        ):
+            pass
+    finally:
+        proc.kill()
+        proc.wait()
+    [line] = [r.getMessage() for r in caplog.records if "waiting" in r.getMessage()]
+    assert line.startswith("waiting up to 1.5 s for the run lock of account http://127.0.0.1:9")
+    assert f"held by pid {proc.pid} on {socket.gethostname()}, since " in line
+
+
+def test_state_dir_and_lock_files_are_private(tmp_path: Path) -> None:
+    state, db = tmp_path / "state", tmp_path / "etl.db"
+    with account_lock(account(f"sqlite:///{db}", state), wait=0):
+        files = [*state.iterdir(), *tmp_path.glob("etl.db.lock*")]
+        modes = {p.name.split("-")[-1]: stat.S_IMODE(p.stat().st_mode) for p in files}
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert set(modes.values()) == {0o600} and len(modes) == 4, modes  # 2 locks + 2 holders
+
+
+def test_two_syncs_into_one_file_with_two_state_dirs_take_turns(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    with Simulator(devices=900, sites=6, time_scale=30) as sim:
+        cmd = [sys.executable, "-m", "etl", "sync", "sites", "devices"]
+        procs = []
+        for name in ("a", "b"):
+            env = {
+                **sim_env(sim, db_url),
+                "DATTO_ETL_BUDGET_REQUESTS_PER_MINUTE": "12",
+                "DATTO_ETL_BUDGET_STATE_DIR": str(tmp_path / name),
+            }
+            procs.append(
+                subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            )
+        outs = [p.communicate(timeout=300) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], [o[1][-400:] for o in outs]
+    waited = [o[1].decode() for o in outs if b"waiting up to" in o[1]]
+    assert len(waited) == 1, "one run waited, and said so"
+    with engine.connect() as conn:
+        runs = conn.execute(
+            select(sync_runs.c.started_at, sync_runs.c.finished_at).order_by(sync_runs.c.id)
+        ).all()
+    assert len(runs) == 4
+    assert runs[1].finished_at <= runs[2].started_at  # the second run began after the first

@@ -67,7 +67,7 @@ class AccountMemory:
     def _write(self, **changes: Any) -> None:
         data = {**self.read(), **changes}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # names accounts
             # write beside, then rename: a reader never sees half a file
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".state-")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -34,7 +34,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(engine), revision)
     except SQLAlchemyError as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+        orig = getattr(exc, "orig", None)
+        reason = str(orig if orig is not None else exc).splitlines()[0]
         raise DatabaseError(
             f"cannot bring the database {engine.url.render_as_string(hide_password=True)} "
             f"up to date: {reason}"

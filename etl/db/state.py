@@ -26,6 +26,10 @@ from sqlalchemy import (
 from etl.db.load import upsert
 from etl.db.schema import JSONDoc, UTCDateTime, account_columns, metadata, utcnow
 
+# Execution option of the connections writing a run's own record (sync_runs): the run lock's
+# guard (etl.pglock) lets them commit even after the lock was lost, so the run is recorded.
+RUN_RECORD = "datto_etl_run_record"
+
 
 class RunStatus(StrEnum):
     """``sync_runs.status``: how a resource run ended (or that it is still going)."""
@@ -70,6 +74,7 @@ def start_run(engine: Engine, account_uid: str, resource: str) -> int:
     """Record a run as ``running`` (committed at once, so a crash leaves a trace)."""
     now = utcnow()
     with engine.begin() as conn:
+        conn.execution_options(**{RUN_RECORD: True})
         result = conn.execute(
             sync_runs.insert().values(
                 account_uid=account_uid,
@@ -79,13 +84,16 @@ def start_run(engine: Engine, account_uid: str, resource: str) -> int:
                 synced_at=now,
             )
         )
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None  # an INSERT of one row always has one
+        return int(key[0])
 
 
 def finish_run(engine: Engine, run_id: int, **values: Any) -> None:
     """Close a run with its status, counters and error."""
     now = utcnow()
     with engine.begin() as conn:
+        conn.execution_options(**{RUN_RECORD: True})
         started = conn.execute(
             select(sync_runs.c.started_at).where(sync_runs.c.id == run_id)
         ).scalar_one()
@@ -138,6 +146,7 @@ def close_running(engine: Engine, account_uid: str, status: str, error: str) -> 
     """Close every ``running`` row of the account (their process is gone or giving up)."""
     now = utcnow()
     with engine.begin() as conn:
+        conn.execution_options(**{RUN_RECORD: True})
         result = conn.execute(
             update(sync_runs)
             .where(sync_runs.c.account_uid == account_uid, sync_runs.c.status == RunStatus.RUNNING)
