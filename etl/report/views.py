@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, Connection, MetaData, Table, inspect, text
+from sqlalchemy.sql import sqltypes
 from sqlalchemy.types import TypeEngine
 
 
@@ -97,6 +98,24 @@ class Sql:
         return f"COALESCE({cond}, FALSE)"
 
 
+def family(type_: TypeEngine[Any]) -> str:
+    """The kind of a column's values, the same on both dialects (the exact type is not:
+    a count is ``bigint`` on PostgreSQL and ``INTEGER`` on SQLite)."""
+    type_ = getattr(type_, "impl", type_)  # a TypeDecorator such as UTCDateTime
+    for kind, name in (
+        (sqltypes.Boolean, "boolean"),
+        (sqltypes.DateTime, "timestamp (UTC)"),
+        (sqltypes.Date, "date"),
+        (sqltypes.Integer, "integer"),
+        (sqltypes.Float, "number"),
+        (sqltypes.Numeric, "number"),
+        (sqltypes.String, "text"),
+    ):
+        if isinstance(type_, kind):
+            return name
+    return str(type_).lower()
+
+
 @dataclass(frozen=True)
 class ViewColumn:
     """One column of a view: its name, the type readers get, and what it means."""
@@ -104,6 +123,11 @@ class ViewColumn:
     name: str
     type: TypeEngine[Any]
     doc: str
+
+    @property
+    def family(self) -> str:
+        """The kind of its values (text, integer, number, boolean, date, timestamp)."""
+        return family(self.type)
 
 
 @dataclass(frozen=True)
