@@ -21,13 +21,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Connection, MetaData, Table, inspect, text
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.types import TypeEngine
+
+if TYPE_CHECKING:
+    from alembic.runtime.migration import MigrationContext, MigrationInfo
 
 
 class Sql:
@@ -228,10 +231,13 @@ def _pending(env: Any) -> bool:
         return True
 
 
-def after_step(ctx: Any, **_: Any) -> None:
+def after_step(
+    ctx: MigrationContext, step: MigrationInfo, heads: Collection[Any], run_args: Mapping[str, Any]
+) -> None:
     """Alembic ``on_version_apply`` hook: set the views aside again before the next step
     (a migration earlier in the same run may have created them)."""
-    _drop_all(ctx.connection)
+    if ctx.connection is not None:
+        _drop_all(ctx.connection)
 
 
 @contextlib.contextmanager
