@@ -7,6 +7,7 @@ one-line message that names the fix, and an ``exit_code`` for the CLI::
     ├── ConfigError                    exit 2: every problem of the settings, one line each
     ├── DatabaseError                  the database URL is unusable or a migration failed
     ├── RunLockedError                 exit 5: another process is syncing the same account
+    ├── ReportError                    a report cannot be made as asked (unknown site, no views)
     └── APIError                       anything the Datto API answered, or failed to
         ├── RetriableAPIError          transient: retried with backoff, then fails the resource
         │   ├── ServerError            500/502/503/504
@@ -57,6 +58,10 @@ class RunLockedError(DattoETLError):
 
     exit_code = 5
 
+
+
+class ReportError(DattoETLError):
+    """``datto-etl report`` cannot be made as asked: an unknown site, a database without views."""
 
 
 class APIError(DattoETLError):
