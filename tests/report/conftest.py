@@ -14,7 +14,7 @@ from etl.sync import run_sync
 from tests.conftest import settings_for
 from tests.resources.helpers import small_sim
 
-RESOURCES = ["sites", "devices", "alerts", "device_audits", "device_software"]
+RESOURCES = ["account", "sites", "devices", "alerts", "device_audits", "device_software"]
 HOSTILE = '<img src=x onerror="alert(1)"> & Co'  # a site name and a hostname from the API
 
 
@@ -30,13 +30,16 @@ class Synced:
         return f"sqlite:///{self.db}"
 
 
-def synced_account(where: Path, **knobs: object) -> Synced:
-    """Sync a small account (one customer site and one device with hostile names) to SQLite."""
+def synced_account(where: Path, *, hostile: bool = True, **knobs: object) -> Synced:
+    """Sync a small account to SQLite; with ``hostile``, one customer site and one of its
+    devices carry markup in their names (the report must show it as text)."""
     db = where / "etl.db"
     with small_sim(**{"devices": 80, "sites": 6, "seed": 21, **knobs}) as sim:
-        site = next(s for s in sim.sites.values() if s["name"] not in ("Managed", "OnDemand"))
-        site["name"] = HOSTILE
-        next(d for d in sim.devices.values() if d["siteUid"] == site["uid"])["hostname"] = HOSTILE
+        if hostile:
+            site = next(s for s in sim.sites.values() if s["name"] not in ("Managed", "OnDemand"))
+            site["name"] = HOSTILE
+            device = next(d for d in sim.devices.values() if d["siteUid"] == site["uid"])
+            device["hostname"] = HOSTILE
         engine = make_engine(f"sqlite:///{db}")
         report = run_sync(
             settings_for(sim, f"sqlite:///{db}", state_dir=str(where)), RESOURCES, engine=engine
