@@ -99,7 +99,7 @@ def _devices(q: Sql) -> str:
   {q.flag("d.device_class = 'device'")} AS antivirus_expected,
   {q.flag(f"d.antivirus_status = {PROTECTED}")} AS protected
 FROM devices d
-JOIN sites s ON s.account_uid = d.account_uid AND s.uid = d.site_uid
+JOIN sites s ON {q.same_account("s", "d")} AND s.uid = d.site_uid
 WHERE d.removed_at IS NULL AND {live_site()}"""
 
 
@@ -109,16 +109,16 @@ SELECT a.account_uid, a.alert_uid, a.device_uid, v.hostname, v.site_uid, v.site_
   a.priority, a.context_class, a.diagnostics, a.muted, a.ticket_number, a.timestamp,
   {q.age_hours("a.timestamp")} AS age_hours
 FROM alerts a
-JOIN v_devices v ON v.account_uid = a.account_uid AND v.device_uid = a.device_uid
+JOIN v_devices v ON {q.same_account("a", "v")} AND v.device_uid = a.device_uid
 WHERE NOT a.resolved AND a.removed_at IS NULL"""
 
 
-def _alerts_daily(day_of: str, where: str, figures: str, extra: str = "") -> str:
+def _alerts_daily(q: Sql, day_of: str, where: str, figures: str, extra: str = "") -> str:
     """Alerts of customer sites per UTC day and site (raised or resolved)."""
     return f"""
 SELECT a.account_uid, {day_of} AS day, a.site_uid, s.name AS site_name{extra}, {figures}
 FROM alerts a
-JOIN sites s ON s.account_uid = a.account_uid AND s.uid = a.site_uid
+JOIN sites s ON {q.same_account("s", "a")} AND s.uid = a.site_uid
 WHERE {where} AND a.removed_at IS NULL AND {live_site()}
 GROUP BY a.account_uid, {day_of}, a.site_uid, s.name{extra}"""
 
@@ -126,6 +126,7 @@ GROUP BY a.account_uid, {day_of}, a.site_uid, s.name{extra}"""
 def _alerts_resolved_daily(q: Sql) -> str:
     hours = q.round1(f"AVG({q.hours('a.timestamp', 'a.resolved_on')})")
     return _alerts_daily(
+        q,
         q.day("a.resolved_on"),
         "a.resolved AND a.resolved_on IS NOT NULL",
         f"COUNT(*) AS resolved, {hours} AS mean_hours_to_resolve",
@@ -134,7 +135,7 @@ def _alerts_resolved_daily(q: Sql) -> str:
 
 def _alerts_raised_daily(q: Sql) -> str:
     return _alerts_daily(
-        q.day("a.timestamp"), "a.timestamp IS NOT NULL", "COUNT(*) AS raised", ", a.priority"
+        q, q.day("a.timestamp"), "a.timestamp IS NOT NULL", "COUNT(*) AS raised", ", a.priority"
     )
 
 
@@ -163,15 +164,15 @@ SELECT v.account_uid, v.device_uid, v.hostname, v.site_uid, v.site_name, v.devic
   au.manufacturer, au.model, au.bios_serial_number, v.warranty_date,
   {q.days_until("v.warranty_date")} AS days_left
 FROM v_devices v
-LEFT JOIN device_audits au ON au.account_uid = v.account_uid AND au.device_uid = v.device_uid
+LEFT JOIN device_audits au ON {q.same_account("au", "v")} AND au.device_uid = v.device_uid
 WHERE v.warranty_date IS NOT NULL"""
 
 
 def _software_inventory(q: Sql) -> str:
-    return """
+    return f"""
 SELECT sw.account_uid, sw.name, sw.version, COUNT(*) AS devices
 FROM device_software sw
-JOIN v_devices v ON v.account_uid = sw.account_uid AND v.device_uid = sw.device_uid
+JOIN v_devices v ON {q.same_account("sw", "v")} AND v.device_uid = sw.device_uid
 GROUP BY sw.account_uid, sw.name, sw.version"""
 
 
@@ -190,7 +191,7 @@ def _patch_compliance_daily(q: Sql) -> str:
 SELECT dd.account_uid, dd.day, dd.site_uid, s.name AS site_name, COUNT(*) AS devices,
   {fully} AS fully_patched, {q.pct(fully, "COUNT(*)")} AS compliance_pct
 FROM device_daily dd
-JOIN sites s ON s.account_uid = dd.account_uid AND s.uid = dd.site_uid
+JOIN sites s ON {q.same_account("s", "dd")} AND s.uid = dd.site_uid
 WHERE {patch_managed("dd.patch_status")} AND {live_site()}
 GROUP BY dd.account_uid, dd.day, dd.site_uid, s.name"""
 
@@ -202,7 +203,7 @@ def _job_outcomes_daily(q: Sql) -> str:
 SELECT r.account_uid, {day} AS day, r.site_uid, s.name AS site_name,
   {status} AS job_deployment_status, COUNT(*) AS results
 FROM job_results r
-LEFT JOIN sites s ON s.account_uid = r.account_uid AND s.uid = r.site_uid
+LEFT JOIN sites s ON {q.same_account("s", "r")} AND s.uid = r.site_uid
 WHERE r.ran_on IS NOT NULL AND (s.uid IS NULL OR ({live_site()}))
 GROUP BY r.account_uid, {day}, r.site_uid, s.name, {status}"""
 

@@ -52,6 +52,16 @@ class Sql:
         end = end or "'now'"
         return f"(julianday({end}) - julianday({start})) * 24.0"
 
+    def same_account(self, inner: str, outer: str) -> str:
+        """The join condition ``inner.account_uid = outer.account_uid``.
+
+        On SQLite the inner side gets a unary ``+``: without statistics SQLite would search
+        the inner table through its ``account_uid`` index (one account: every row) instead
+        of the key that follows, a scan per outer row (13 s instead of 0.01 s for the open
+        alerts of 2,000 devices). PostgreSQL plans from its statistics and needs no hint.
+        """
+        return f"{'' if self.pg else '+'}{inner}.account_uid = {outer}.account_uid"
+
     def round1(self, expr: str) -> str:
         """A number rounded to one decimal, as a float on both dialects."""
         if self.pg:  # numeric rounding, then a float like SQLite's REAL
