@@ -7,12 +7,12 @@ small script that draws it, so the file opens offline: no CDN, no server.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
-import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from etl.report.model import Chart
+from etl.report.model import Chart, Series
 
 HEIGHT = 300
 COLORS = {
@@ -44,40 +44,49 @@ def plotly_js() -> str:
     return get_plotlyjs()
 
 
-def figure(chart: Chart) -> go.Figure:
-    """A plotly figure for ``chart``, built from plain lists."""
-    fig = go.Figure()
-    for s in chart.series:
-        color = COLORS.get(s.name)
-        if chart.kind == "line":
-            fig.add_trace(
-                go.Scatter(x=s.x, y=s.y, name=s.name, mode="lines+markers", connectgaps=False,
-                           line={"color": color} if color else None)
-            )  # fmt: skip
-        else:
-            if chart.key in ("patch", "antivirus"):
-                color = [STATUS_COLORS.get(x, NEUTRAL) for x in s.x]  # type: ignore[assignment]
-            fig.add_trace(
-                go.Bar(x=s.x, y=s.y, name=s.name, marker={"color": color} if color else None)
-            )
-    fig.update_layout(
-        template="plotly_white",
-        height=HEIGHT,
-        margin={"l": 50, "r": 20, "t": 10, "b": 40},
-        barmode="stack" if chart.kind == "stacked" else "group",
-        legend={"orientation": "h", "y": 1.12, "x": 0},
-        yaxis={"title": {"text": chart.y_title}, "rangemode": "tozero"},
-        showlegend=len(chart.series) > 1,
-    )
+@functools.cache
+def _template() -> Any:
+    """plotly's white theme as plain JSON (looked up once)."""
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
+def _trace(chart: Chart, s: Series) -> dict[str, Any]:
+    color: Any = COLORS.get(s.name)
+    if chart.kind == "line":
+        line = {"color": color} if color else {}
+        return {"type": "scatter", "mode": "lines+markers", "connectgaps": False,
+                "x": s.x, "y": s.y, "name": s.name, "line": line}  # fmt: skip
+    if chart.key in ("patch", "antivirus"):
+        color = [STATUS_COLORS.get(x, NEUTRAL) for x in s.x]
+    return {"type": "bar", "x": s.x, "y": s.y, "name": s.name,
+            "marker": {"color": color} if color else {}}  # fmt: skip
+
+
+def figure(chart: Chart) -> dict[str, Any]:
+    """A plotly figure for ``chart`` as plain data: built from lists, not validated
+    trace by trace (that took half of a 2,000-device report's time)."""
+    yaxis: dict[str, Any] = {"title": {"text": chart.y_title}, "rangemode": "tozero"}
     if chart.key == "compliance":
-        fig.update_yaxes(range=[0, 100])
-    return fig
+        yaxis["range"] = [0, 100]
+    return {
+        "data": [_trace(chart, s) for s in chart.series],
+        "layout": {
+            "template": _template(),
+            "height": HEIGHT,
+            "margin": {"l": 50, "r": 20, "t": 10, "b": 40},
+            "barmode": "stack" if chart.kind == "stacked" else "group",
+            "legend": {"orientation": "h", "y": 1.12, "x": 0},
+            "yaxis": yaxis,
+            "showlegend": len(chart.series) > 1,
+        },
+    }
 
 
 def to_div(chart: Chart) -> str:
     """The ``<div>`` and drawing script of one chart (plotly.js not included)."""
     return pio.to_html(
         figure(chart),
+        validate=False,
         include_plotlyjs=False,
         full_html=False,
         div_id=f"chart-{chart.key}",
