@@ -27,4 +27,4 @@ docs: $(BIN)/.installed  ## regenerate docs/tables.md from the schema
 	$(BIN)/datto-etl db docs -o docs/tables.md
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo-report.html .pytest_cache
