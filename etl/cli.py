@@ -230,7 +230,8 @@ def report(
         str | None, typer.Option(help="One customer site's page (its name), e.g. for a review.")
     ] = None,
     since: Annotated[
-        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day (UTC) of the period.")
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="First day (UTC); default 90 days to --until."),
     ] = None,
     until: Annotated[
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (UTC); default today.")

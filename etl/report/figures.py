@@ -72,7 +72,9 @@ def tiles(conn: Connection, scope: Scope, have: set[str]) -> tuple[list[Tile], l
     urgent = alerts.get("Critical", 0) + alerts.get("High", 0)
     resolved, mttr = resolution(conn, scope)
     out = [
-        Tile("Devices", f"{c['devices']:,}", "live devices on customer sites"),
+        Tile(
+            "Devices", f"{c['devices']:,}", "live" if scope.site_uid else "live, on customer sites"
+        ),
         Tile("Online", show_pct(online), f"{c['online']:,} online now", tone_for(online, 80, 60)),
         Tile(
             "Patch compliance",
