@@ -28,4 +28,4 @@ docs: $(BIN)/.installed  ## regenerate docs/tables.md and docs/resources.md from
 	$(BIN)/datto-etl db docs --resources -o docs/resources.md
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo-report.html .pytest_cache

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -258,11 +259,47 @@ def demo(
     sites: Annotated[int, typer.Option(min=1, help="Simulated sites.")] = 60,
 ) -> None:
     """Start the bundled simulator on loopback, sync it into ./demo.db, print a summary."""
-    from etl.demo import run_demo
+    from etl.demo import report_path, run_demo
 
     with failures():
         setup_logging(os.environ.get("DATTO_ETL_LOG_LEVEL", "WARNING").upper())
         run_demo(db, devices=devices, sites=sites, show=print_report)
+        out.print(f"report: {report_path(db).resolve()}", markup=False)
+
+
+@app.command()
+def report(
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
+        "datto-report.html"
+    ),
+    site: Annotated[
+        str | None, typer.Option(help="One customer site's page (its name), e.g. for a review.")
+    ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="First day (UTC); default 90 days to --until."),
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (UTC); default today.")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report (KPIs, trends, sites) from the database alone."""
+    from etl.db.engine import make_engine
+    from etl.report.render import write_report
+
+    with failures():
+        settings = settings_for_command()
+        done = write_report(
+            make_engine(settings.database.url),
+            output,
+            site=site,
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+        )
+        out.print(
+            f"report written to {done.path} ({done.bytes / 1e6:.1f} MB, {done.seconds:.1f} s)",
+            markup=False,
+        )
 
 
 @db_app.command("upgrade")

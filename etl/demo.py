@@ -36,6 +36,11 @@ def demo_settings(sim: Simulator, db_url: str = "sqlite://", **budget: Any) -> S
     )
 
 
+def report_path(db: Path) -> Path:
+    """Where the demo writes its HTML report: ``demo-report.html`` beside the database."""
+    return db.with_name("demo-report.html")
+
+
 def run_demo(
     db: Path,
     *,
@@ -43,7 +48,8 @@ def run_demo(
     sites: int = 60,
     show: Callable[..., Any] | None = None,
 ) -> tuple[SyncReport, SyncReport]:
-    """Sync a fresh simulated account twice (full, then incremental); return both reports."""
+    """Sync a fresh simulated account twice (full, then incremental), write the HTML report
+    (:func:`report_path`); return both sync reports."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     with (
@@ -65,6 +71,9 @@ def run_demo(
             second = run_sync(settings, engine=engine)
             if show:
                 show(second, engine, title="second sync (incremental)")
+            from etl.report.render import write_report  # plotly loads only when it is used
+
+            write_report(engine, report_path(db))
         finally:
             engine.dispose()
     return first, second

@@ -16,6 +16,7 @@ one-line message that names the fix, and an ``exit_code`` for the CLI::
     │                                  session ended) and another holder has it now
     ├── IncompleteRunError             some owners (sites, devices) could not be fetched this
     │                                  run: the rest is saved, they are asked again next run
+    ├── ReportError                    a report cannot be made as asked (unknown site, no views)
     └── APIError                       anything the Datto API answered, or failed to
         ├── RetriableAPIError          transient: retried with backoff, then fails the resource
         │   ├── ServerError            500/502/503/504
@@ -94,6 +95,10 @@ class IncompleteRunError(DattoETLError):
         self.missed = missed
         self.total = total
         super().__init__(message)
+
+
+class ReportError(DattoETLError):
+    """``datto-etl report`` cannot be made as asked: an unknown site, a database without views."""
 
 
 class APIError(DattoETLError):

@@ -8,6 +8,7 @@ from sqlalchemy import Table
 
 import etl.resources  # noqa: F401  (registers every table)
 from etl.db.schema import metadata
+from etl.report import reference
 from etl.resources import REGISTRY
 
 HEADER = """# Tables reference
@@ -33,7 +34,7 @@ def render_table(table: Table) -> str:
     key = ", ".join(f"`{c.name}`" for c in table.primary_key.columns)
     lines += [f"Primary key: {key}", "", "| column | type | null | notes |", "|---|---|---|---|"]
     for col in table.columns:
-        notes = col.info.get("doc", "")
+        notes = reference.column_note(table.name, col.name, col.info.get("doc", ""))
         lines.append(
             f"| `{col.name}` | {_type(col)} | {'yes' if col.nullable else 'no'} | {notes} |"
         )
@@ -41,8 +42,9 @@ def render_table(table: Table) -> str:
 
 
 def render() -> str:
-    """The whole reference, tables in name order."""
+    """The whole reference: tables in name order, then the reporting views and value lists."""
     parts = [HEADER] + [render_table(t) for _, t in sorted(metadata.tables.items())]
+    parts.append(reference.render())
     return "\n".join(parts)
 
 

@@ -9,6 +9,7 @@ from alembic import context
 import etl.resources  # noqa: F401  (registers every table on the metadata)
 from etl.db.engine import make_engine
 from etl.db.schema import metadata
+from etl.report.views import after_step, set_aside
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -22,7 +23,9 @@ with engine.connect() as connection:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
         compare_type=True,
+        on_version_apply=after_step,
     )
-    with context.begin_transaction():
+    # Views hold no data: dropped while pending migrations run, rebuilt after (see set_aside).
+    with context.begin_transaction(), set_aside(context, connection):
         context.run_migrations()
     connection.commit()
