@@ -1,8 +1,9 @@
 """The report in a real browser: headless Chromium (Debian's ``chromium``) opens the file
 offline, every chart draws, nothing errs in the console and nothing is fetched.
 
-The account page and a site page are saved as ``docs/report.png`` and
-``docs/report-site.png`` (the README shows the first). ``.ci/run`` installs Chromium where it
+Screenshots of the account page and a site page go to the test's temporary folder; with
+``ETL_TEST_SCREENSHOTS=docs`` they refresh ``docs/report.png`` and ``docs/report-site.png``
+(the README shows the first), so a plain test run leaves the checkout as it was. ``.ci/run`` installs Chromium where it
 is missing; elsewhere the test skips without it, but never under CI.
 """
 
@@ -27,6 +28,11 @@ from tests.report import standins
 from tests.report.conftest import HOSTILE, Synced, synced_account
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: ``docs/`` when asked to refresh them, else the temporary folder."""
+    return DOCS if os.environ.get("ETL_TEST_SCREENSHOTS") == "docs" else tmp_path
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
     "--headless",
@@ -133,8 +139,8 @@ def test_account_and_site_pages_draw_every_chart(
     site = write_report(engine, tmp_path / "site.html", site=biggest_site(clean_db)).path
     engine.dispose()
     charts = {"alerts", "mttr", "patch", "antivirus"}
-    check_charts(browser, account, charts, DOCS / "report.png")
-    check_charts(browser, site, charts, DOCS / "report-site.png")
+    check_charts(browser, account, charts, shots(tmp_path) / "report.png")
+    check_charts(browser, site, charts, shots(tmp_path) / "report-site.png")
 
 
 def test_names_with_markup_stay_text(browser: Any, synced_db: Synced, tmp_path: Path) -> None:
