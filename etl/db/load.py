@@ -168,21 +168,32 @@ def replace_sets(
     owner: str,
     owners: Iterable[Any],
     rows: Iterable[dict[str, Any]],
+    *,
+    account_uid: str,
 ) -> int:
-    """Make the rows whose ``owner`` column is in ``owners`` exactly ``rows``.
+    """Make the rows of account ``account_uid`` whose ``owner`` column is in ``owners``
+    exactly ``rows``.
 
     Stored rows of those owners that are gone are deleted, the rest written as by
-    :func:`upsert`. Returns rows inserted, updated or deleted.
+    :func:`upsert`. Returns rows inserted, updated or deleted. Only the account's own rows
+    are read and deleted: owner ids (sites, devices, components) may repeat in another
+    account sharing the database.
     """
     stored = Stored(conn, table, rows)
-    for group in chunks(list(set(owners)), stored.limit - 1):
-        stored.read(table.c[owner].in_(group))
+    for group in chunks(list(set(owners)), stored.limit - 2):
+        stored.read((table.c.account_uid == account_uid) & table.c[owner].in_(group))
     return stored.delete_missing() + stored.write()
 
 
 def replace_set(
-    conn: Connection, table: Table, owner: dict[str, Any], rows: Iterable[dict[str, Any]]
+    conn: Connection,
+    table: Table,
+    owner: dict[str, Any],
+    rows: Iterable[dict[str, Any]],
+    *,
+    account_uid: str,
 ) -> int:
-    """Make the rows owned by ``owner`` (one column: ``{"device_uid": u}``) exactly ``rows``."""
+    """Make the account's rows owned by ``owner`` (one column: ``{"device_uid": u}``)
+    exactly ``rows``."""
     ((column, value),) = owner.items()
-    return replace_sets(conn, table, column, [value], rows)
+    return replace_sets(conn, table, column, [value], rows, account_uid=account_uid)

@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, MetaData, String
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -50,12 +59,37 @@ class UTCDateTime(TypeDecorator[datetime]):
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
 
 
-def account_columns() -> list[Column[Any]]:
-    """``account_uid`` and ``synced_at``: on every table (DATA_CONTRACT.md)."""
-    return [
-        Column("account_uid", String(64), nullable=False, index=True),
-        Column("synced_at", UTCDateTime(), nullable=False),
-    ]
+def account_columns(*, keyed: bool = True) -> list[Column[Any]]:
+    """``account_uid`` and ``synced_at``: on every table (DATA_CONTRACT.md).
+
+    ``keyed`` makes ``account_uid`` part of the primary key (every table but ``sync_runs``);
+    build such tables with :func:`account_table`, which puts it first in the key.
+    """
+    if keyed:
+        account_uid = Column("account_uid", String(64), nullable=False, primary_key=True)
+    else:
+        account_uid = Column("account_uid", String(64), nullable=False, index=True)
+    return [account_uid, Column("synced_at", UTCDateTime(), nullable=False)]
+
+
+def account_table(name: str, *columns: Column[Any], doc: str) -> Table:
+    """A table on :data:`metadata` whose primary key begins with ``account_uid``.
+
+    ``columns`` mark the rest of the key with ``primary_key=True``; ``account_uid`` and
+    ``synced_at`` come last among the columns, but first in the key: ids such as filter ids,
+    usernames and component uids repeat across accounts, and one account's rows must never
+    overwrite or delete another's. The key also serves every lookup by account, so no index
+    on ``account_uid`` alone is needed.
+    """
+    key = [c.name for c in columns if c.primary_key]
+    return Table(
+        name,
+        metadata,
+        *columns,
+        *account_columns(),
+        PrimaryKeyConstraint("account_uid", *key),
+        info={"doc": doc},
+    )
 
 
 def utcnow() -> datetime:

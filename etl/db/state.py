@@ -55,7 +55,7 @@ sync_runs = Table(
     Column("duration_seconds", Float),
     Column("error", Text),
     Column("details", JSONDoc),
-    *account_columns(),
+    *account_columns(keyed=False),  # runs have their own serial id
     info={"doc": "One row per resource per run: what it did and how it ended."},
 )
 

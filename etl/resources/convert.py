@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from etl.api.timestamps import to_date, to_utc
-from etl.db.schema import UTCDateTime, account_columns, metadata
+from etl.db.schema import UTCDateTime, account_table
 
 log = logging.getLogger(__name__)
 Convert = Callable[[Any], Any]
@@ -221,9 +221,7 @@ class Spec:
     def table(self, name: str, doc: str, *before: Column[Any]) -> Table:
         """The table on :data:`~etl.db.schema.metadata`: ``before`` (e.g. an owner key), the
         fields, then ``account_uid`` and ``synced_at``."""
-        return Table(
-            name, metadata, *before, *self.columns(), *account_columns(), info={"doc": doc}
-        )
+        return account_table(name, *before, *self.columns(), doc=doc)
 
 
 def fields(source: Iterable[tuple[str, Any]]) -> Spec:

@@ -32,7 +32,7 @@ from sqlalchemy import (
 
 from etl.db.load import chunks
 from etl.db.schema import JSONDoc, UTCDateTime
-from etl.resources.base import RunContext, Transaction, register
+from etl.resources.base import RunContext, register
 from etl.resources.convert import Field, Spec, always_none, as_int
 from etl.resources.shapes import Due, ListResource, Rows, Sweep
 from etl.resources.sites import sites
@@ -116,7 +116,13 @@ def due_devices(
     stored = state.alias("stored")
     query = (
         select(devices.c.uid, devices.c.device_class, devices.c.last_audit_date)
-        .select_from(devices.outerjoin(stored, stored.c.device_uid == devices.c.uid))
+        .select_from(
+            devices.outerjoin(
+                stored,
+                (stored.c.account_uid == devices.c.account_uid)
+                & (stored.c.device_uid == devices.c.uid),
+            )
+        )
         .where(
             devices.c.account_uid == account_uid,
             devices.c.removed_at.is_(None),
@@ -162,13 +168,14 @@ class Devices(ListResource):
             row["removed_at"] = stored.get(row["uid"]) or ctx.started_at
         return super().save(ctx, conn, rows, owners)
 
-    def after_sweep(self, ctx: RunContext, tx: Transaction, sweep: Sweep) -> None:
-        expected = tx.conn.execute(
-            select(sites.c.uid, sites.c.number_of_devices).where(
-                sites.c.account_uid == ctx.account_uid, sites.c.removed_at.is_(None)
-            )
-        ).all()
+    def after_sweep(self, ctx: RunContext, sweep: Sweep) -> None:
+        with ctx.engine.connect() as conn:
+            expected = conn.execute(
+                select(sites.c.uid, sites.c.number_of_devices).where(
+                    sites.c.account_uid == ctx.account_uid, sites.c.removed_at.is_(None)
+                )
+            ).all()
         short = [uid for uid, n in expected if n and sweep.tally[uid] < n]
         for uid in short:
-            self.read(ctx, tx, sweep, f"/v2/site/{uid}/devices")
+            self.read(ctx, sweep, f"/v2/site/{uid}/devices")
         ctx.result.details["sites_relisted"] = len(short)

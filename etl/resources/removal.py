@@ -62,37 +62,38 @@ def ask_each(
 
 def confirm_removed(
     ctx: RunContext,
-    conn: Connection,
     table: Table,
     seen: set[str],
     path: str,
-    save: Callable[[list[dict[str, Any]]], int],
+    save: Callable[[Connection, list[dict[str, Any]]], int],
 ) -> dict[str, int]:
     """Ask for every live row of ``table`` the sweep missed; mark the confirmed ones removed.
 
-    ``path`` is a template with ``{uid}``; ``save`` maps and writes the answers of the rows
-    still there (the resource's own ``rows`` and ``save``). Returns counts for the run's
-    details, ``changed`` included.
+    ``path`` is a template with ``{uid}``; ``save`` maps and writes, in the connection it is
+    given, the answers of the rows still there (the resource's own ``rows`` and ``save``).
+    The questions go out first, the writes follow in one transaction. Returns counts for the
+    run's details.
     """
-    live = conn.execute(
-        select(table.c.uid).where(
-            table.c.account_uid == ctx.account_uid, table.c.removed_at.is_(None)
-        )
-    ).scalars()
-    missed = [uid for uid in live if uid not in seen]
+    with ctx.engine.connect() as conn:
+        live = conn.execute(
+            select(table.c.uid).where(
+                table.c.account_uid == ctx.account_uid, table.c.removed_at.is_(None)
+            )
+        ).scalars()
+        missed = [uid for uid in live if uid not in seen]
     found = ask_each(ctx, path, missed, "uid", table.name)
-    changed = save(found.items)  # the sweep skipped them: still there
-    for part in chunks(found.gone, 5000):
-        changed += conn.execute(
-            update(table)
-            .where(table.c.uid.in_(part), table.c.account_uid == ctx.account_uid)
-            .values(removed_at=ctx.started_at, synced_at=utcnow())
-        ).rowcount
+    with ctx.transaction() as tx:
+        tx.written += save(tx.conn, found.items)  # the sweep skipped them: still there
+        for part in chunks(found.gone, 5000):
+            tx.written += tx.conn.execute(
+                update(table)
+                .where(table.c.uid.in_(part), table.c.account_uid == ctx.account_uid)
+                .values(removed_at=ctx.started_at, synced_at=utcnow())
+            ).rowcount
     if found.gone:
         log.info("%s: %d confirmed removed", table.name, len(found.gone))
     return {
         "missing_from_sweep": len(missed),
         "confirmed_removed": len(found.gone),
         "unconfirmed": found.unsure,
-        "changed": changed,
     }

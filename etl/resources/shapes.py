@@ -21,7 +21,7 @@ One hook vocabulary, the same name meaning the same thing in every shape:
                   each table's rows of ``owners`` replaced as a set, or upserted when None
 ``owners``        ``owners(ctx, conn)``: per-site/per-device, whom to ask; the concrete
                   module gives it (live sites, devices due), the shape knows no tables
-``after_sweep``   list: more reading into the sweep's transaction (devices: sites short)
+``after_sweep``   list: more reading once the sweep is done (devices: sites that came short)
 ================  ==========================================================================
 """
 
@@ -39,7 +39,7 @@ from sqlalchemy import Connection, Table
 from etl.db.load import chunks, key_of, replace_sets, upsert
 from etl.db.state import iso, load_cursor, save_cursor
 from etl.errors import APIError, BadRequestError, NotFoundError
-from etl.resources.base import Resource, RunContext, Transaction
+from etl.resources.base import Resource, RunContext
 from etl.resources.common import BATCH, Misses, fetch_answers
 from etl.resources.convert import Spec, keyed
 from etl.resources.removal import confirm_removed
@@ -69,7 +69,9 @@ class Shape(Resource):
             if owners is None:
                 written += upsert(conn, table, stamped)
             else:
-                written += replace_sets(conn, table, self.owner_key, owners, stamped)
+                written += replace_sets(
+                    conn, table, self.owner_key, owners, stamped, account_uid=ctx.account_uid
+                )
         return written
 
 
@@ -85,12 +87,14 @@ class Sweep:
 
 
 class ListResource(Shape):
-    """A paged list saved into ``tables[0]``, all pages in one transaction.
+    """A paged list saved into ``tables[0]``, each page in its own transaction.
 
-    Rows come from :attr:`spec` by default. After the sweep, :meth:`after_sweep` may read
-    more into the same transaction; then, when :attr:`one_path` is set, every stored row the
-    sweep did not show is asked for by itself and gets ``removed_at`` only on a 404
-    (:mod:`etl.resources.removal`): a sweep that misses a row proves nothing.
+    Rows come from :attr:`spec` by default. Pages are upserts of what Datto shows now, so a
+    sweep that stops half-way keeps what it committed and loses nothing; no transaction
+    stays open across a request, so other writers of the database never wait on Datto.
+    After the sweep, :meth:`after_sweep` may read more; then, when :attr:`one_path` is set,
+    every stored row the sweep did not show is asked for by itself and gets ``removed_at``
+    only on a 404 (:mod:`etl.resources.removal`): a sweep that misses a row proves nothing.
     """
 
     path: ClassVar[str]
@@ -107,18 +111,13 @@ class ListResource(Shape):
     def rows(self, body: list[dict[str, Any]], owner: Any = None) -> Rows:
         return {self.tables[0]: [self.spec.row(item) for item in body]}
 
-    def after_sweep(self, ctx: RunContext, tx: Transaction, sweep: Sweep) -> None:
-        """Called once the list is read, in its transaction (e.g. :meth:`read` more)."""
+    def after_sweep(self, ctx: RunContext, sweep: Sweep) -> None:
+        """Called once the list is read (e.g. to :meth:`read` more)."""
 
     def read(
-        self,
-        ctx: RunContext,
-        tx: Transaction,
-        sweep: Sweep,
-        path: str,
-        params: dict[str, Any] | None = None,
+        self, ctx: RunContext, sweep: Sweep, path: str, params: dict[str, Any] | None = None
     ) -> None:
-        """Read every page of the list at ``path`` into ``tx``, noting items in ``sweep``."""
+        """Read and save every page of the list at ``path``, noting items in ``sweep``."""
         for page in ctx.client.paginate(path, self.items_key, params):
             ctx.checkpoint()
             items = keyed(page.items, self.item_key, self.name)
@@ -126,26 +125,23 @@ class ListResource(Shape):
                 sweep.seen.add(str(item[self.item_key]))
                 if self.tally_by:
                     sweep.tally[str(item.get(self.tally_by))] += 1
-            tx.written += self.save(ctx, tx.conn, self.rows(items), None)
+            with ctx.transaction() as tx:
+                tx.written += self.save(ctx, tx.conn, self.rows(items), None)
             ctx.result.rows_seen += len(items)
             ctx.result.pages += 1
             ctx.progress.advance(self.name, 1)
 
     def run(self, ctx: RunContext) -> None:
         sweep = Sweep()
-        with ctx.transaction() as tx:
-            self.read(ctx, tx, sweep, self.path, self.params(ctx))
-            self.after_sweep(ctx, tx, sweep)
-            if self.one_path:
+        self.read(ctx, sweep, self.path, self.params(ctx))
+        self.after_sweep(ctx, sweep)
+        if self.one_path:
 
-                def save(items: list[dict[str, Any]]) -> int:
-                    return self.save(ctx, tx.conn, self.rows(items), None)
+            def save(conn: Connection, items: list[dict[str, Any]]) -> int:
+                return self.save(ctx, conn, self.rows(items), None)
 
-                found = confirm_removed(
-                    ctx, tx.conn, self.tables[0], sweep.seen, self.one_path, save
-                )
-                tx.written += found.pop("changed")
-                ctx.result.details.update(found)
+            found = confirm_removed(ctx, self.tables[0], sweep.seen, self.one_path, save)
+            ctx.result.details.update(found)
 
 
 # -- snapshot ------------------------------------------------------------------------------
@@ -173,7 +169,9 @@ class SnapshotResource(Shape):
             found = self.rows(page.items, None)
             for table, new in found.items():
                 rows[table] += new
-            keys |= {tuple(r[k] for k in key_of(main)) for r in found.get(main, ())}
+            # rows are not stamped yet: their key within the account is the key less account_uid
+            key = [k for k in key_of(main) if k != "account_uid"]
+            keys |= {tuple(r[k] for k in key) for r in found.get(main, ())}
             ctx.result.rows_seen += len(page.items)
             ctx.result.pages += 1
             filled += bool(page.items)

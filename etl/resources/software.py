@@ -12,29 +12,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, String, Table, Text
+from sqlalchemy import Column, Connection, Integer, String, Text
 
 from etl.api.budget import Lane
 from etl.db.load import replace_sets, upsert
-from etl.db.schema import UTCDateTime, account_columns, metadata
+from etl.db.schema import UTCDateTime, account_table
 from etl.resources.base import NIGHTLY, RunContext, register
 from etl.resources.convert import as_str
 from etl.resources.devices import due_devices
 from etl.resources.shapes import Due, PerDeviceResource, Rows
 
-device_software = Table(
+device_software = account_table(
     "device_software",
-    metadata,
     Column("device_uid", String(64), primary_key=True),
     Column("name", Text, primary_key=True),
     Column("version", Text, primary_key=True, info={"doc": "'' when the audit gives none"}),
-    *account_columns(),
-    info={"doc": "Software of each device's latest audit; titles that vanish are deleted."},
+    doc="Software of each device's latest audit; titles that vanish are deleted.",
 )
 
-device_software_audits = Table(
+device_software_audits = account_table(
     "device_software_audits",
-    metadata,
     Column("device_uid", String(64), primary_key=True),
     Column(
         "audited_at",
@@ -42,8 +39,7 @@ device_software_audits = Table(
         info={"doc": "the device's last_audit_date its software list belongs to"},
     ),
     Column("software_count", Integer),
-    *account_columns(),
-    info={"doc": "When each device's software list was taken, and how long it is."},
+    doc="When each device's software list was taken, and how long it is.",
 )
 
 
@@ -83,6 +79,8 @@ class DeviceSoftware(PerDeviceResource):
         self, ctx: RunContext, conn: Connection, rows: Rows, owners: Sequence[str] | None
     ) -> int:
         stamped = ctx.stamp(rows[device_software])
-        written = replace_sets(conn, device_software, "device_uid", owners or [], stamped)
+        written = replace_sets(
+            conn, device_software, "device_uid", owners or [], stamped, account_uid=ctx.account_uid
+        )
         upsert(conn, device_software_audits, ctx.stamp(rows[device_software_audits]))  # bookkeeping
         return written

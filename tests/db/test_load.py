@@ -41,7 +41,7 @@ def test_replace_set_deletes_what_vanished(engine: Engine) -> None:
     upgrade(engine)
     with engine.begin() as conn:
         upsert(conn, sync_state, _rows(5, {"x": 1}))
-        replace_set(conn, sync_state, {"account_uid": "a"}, _rows(2, {"x": 1}))
+        replace_set(conn, sync_state, {"account_uid": "a"}, _rows(2, {"x": 1}), account_uid="a")
         left = set(conn.execute(select(sync_state.c.resource)).scalars())
     assert left == {"r0", "r1"}
 
@@ -68,3 +68,19 @@ def test_odd_strings_load_on_every_dialect(engine: Engine) -> None:
         assert upsert(conn, sync_runs, [row]) == 0  # cleaned the same way: no change
     assert got.resource == "rx" and got.details == {"k": ["v"]}
     assert got.status == row["status"][:16]
+
+
+def test_replace_set_leaves_other_accounts_alone(engine: Engine) -> None:
+    """Owner ids repeat across accounts sharing a database: one account's set is its own."""
+    upgrade(engine)
+    now = utcnow()
+    rows = [
+        {"account_uid": acc, "resource": f"r{n}", "cursor": {}, "synced_at": now}
+        for acc in ("a", "b")
+        for n in range(3)
+    ]
+    with engine.begin() as conn:
+        upsert(conn, sync_state, rows)
+        replace_set(conn, sync_state, {"resource": "r1"}, [], account_uid="a")
+        left = set(conn.execute(select(sync_state.c.account_uid, sync_state.c.resource)).all())
+    assert left == {("a", "r0"), ("a", "r2"), ("b", "r0"), ("b", "r1"), ("b", "r2")}

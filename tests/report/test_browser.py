@@ -3,8 +3,9 @@ offline, every chart draws, nothing errs in the console and nothing is fetched.
 
 Screenshots of the account page and a site page go to the test's temporary folder; with
 ``ETL_TEST_SCREENSHOTS=docs`` they refresh ``docs/report.png`` and ``docs/report-site.png``
-(the README shows the first), so a plain test run leaves the checkout as it was. ``.ci/run`` installs Chromium where it
-is missing; elsewhere the test skips without it, but never under CI.
+(the README shows the first), so a plain test run leaves the checkout as it was.
+``.ci/run`` installs Chromium where it is missing; elsewhere the test skips without it, but
+never under CI.
 """
 
 from __future__ import annotations
