@@ -43,7 +43,8 @@ def test_a_page_that_keeps_failing_fails_its_resource_only(engine: Engine, db_ur
     with Simulator(devices=300, sites=4, time_scale=60) as sim:
         settings = settings_for(sim, db_url)
         assert run_sync(settings, ["sites", "devices"], engine=engine).ok
-        first, last = list(sim.devices)[0], list(sim.devices)[-1]  # on page 0 and page 1
+        uids = list(sim.devices)
+        first, last = uids[0], uids[-1]  # on page 0 and page 1
         sim.devices[first]["hostname"] = "CHANGED-0"
         sim.devices[last]["hostname"] = "CHANGED-1"
 
