@@ -14,7 +14,9 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed  ## install, then sync the bundled simulator into ./demo.db
 	$(BIN)/datto-etl demo
 
-test: $(BIN)/.installed  ## install, then run every test (SQLite and PostgreSQL)
+test: $(BIN)/.installed  ## install, then type-check, lint and run every test (SQLite and PostgreSQL)
+	$(BIN)/mypy etl
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed  ## request counts and speed against the rate-limit floor
