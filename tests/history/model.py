@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Table, select
@@ -22,8 +22,10 @@ from etl.history.daily import POSTURE
 from etl.history.tables import device_daily, device_history, device_software_history, site_history
 from etl.history.versions import DEVICES, SITES
 from etl.resources.devices import SPEC as DEVICE_SPEC
+from etl.resources.devices import devices
 from etl.resources.sites import SPEC as SITE_SPEC
-from etl.resources.software import software_rows
+from etl.resources.sites import sites
+from etl.resources.software import device_software, device_software_audits, software_rows
 from etl.sync import SyncReport
 
 Versions = dict[tuple[str, datetime], tuple[datetime | None, tuple[Any, ...]]]
@@ -131,8 +133,10 @@ def counts(engine: Engine) -> dict[str, int]:
         return {t.name: len(conn.execute(select(t)).all()) for t in tables}
 
 
-def chained(versions: Versions) -> None:
-    """Per key: no overlap, at most one open version, each closed one ends after it starts."""
+def chained(versions: Versions, gaps: bool = True) -> None:
+    """Per key: no overlap, at most one open version, each closed one ends after it starts;
+    without ``gaps`` (nothing came back after a removal) each version ends where the next
+    begins."""
     by_key: dict[str, list[tuple[datetime, datetime | None]]] = {}
     for (uid, start), (end, _) in versions.items():
         by_key.setdefault(uid, []).append((start, end))
@@ -141,9 +145,35 @@ def chained(versions: Versions) -> None:
         assert sum(end is None for _, end in spans) <= 1, uid
         for (start, end), (nxt, _) in itertools.pairwise(spans):
             assert end is not None and start <= end <= nxt, (uid, spans)
+            assert gaps or end == nxt, (uid, spans)
         assert all(end is None or start <= end for start, end in spans), uid
 
 
-def at(ms: int) -> datetime:
-    """Epoch ms as an aware UTC datetime."""
-    return datetime.fromtimestamp(ms / 1000, UTC)
+def consistent(engine: Engine) -> None:
+    """The history agrees with the mirror it was written beside: one open version per live
+    device and site, equal to its row, none for a removed one; every device's open titles
+    are its software list; the latest day has every live device's posture."""
+    got = stored(engine)
+    with engine.connect() as conn:
+        device_rows = {r.uid: r._mapping for r in conn.execute(select(devices))}
+        site_rows = {r.uid: r._mapping for r in conn.execute(select(sites))}
+        lists = {r.device_uid for r in conn.execute(select(device_software_audits))}
+        titles = {(r.device_uid, r.name, r.version) for r in conn.execute(select(device_software))}
+    for versions, mirror, columns in (
+        (got.devices, device_rows, DEVICES.columns),
+        (got.sites, site_rows, SITES.columns),
+    ):
+        chained(versions, gaps=False)
+        current = {uid: values for (uid, _), (end, values) in versions.items() if end is None}
+        assert {uid for uid, _ in versions} <= set(mirror)
+        live = {uid: r for uid, r in mirror.items() if r["removed_at"] is None}
+        assert current == {uid: tuple(r[c] for c in columns) for uid, r in live.items()}
+    installed = {(u, n, v) for (u, n, v, _), gone in got.software.items() if gone is None}
+    assert installed == titles
+    assert {u for u, *_ in got.software} <= lists
+    last = max(d for _, d in got.daily)
+    today = {u: values for (u, d), (values, _) in got.daily.items() if d == last}
+    live_devices = {u: r for u, r in device_rows.items() if r["removed_at"] is None}
+    want = {u: tuple(r[c] for c in POSTURE) for u, r in live_devices.items()}
+    # a device removed since an earlier sync of the same day keeps that sync's row
+    assert {u: v for u, v in today.items() if u in want} == want
