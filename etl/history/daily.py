@@ -62,12 +62,15 @@ def observe(ctx: RunContext, conn: Connection, rows: Iterable[dict[str, Any]]) -
         )
         stored.update((uid, tuple(values)) for uid, *values in conn.execute(query))
     key = {"day": day, "observed_at": ctx.started_at}
-    changed = [
-        {"device_uid": uid, **key, **dict(zip(POSTURE, v, strict=True))}
-        for uid, v in live.items()
-        if stored.get(uid) != v
-    ]
-    return upsert(conn, t, ctx.stamp(changed)) if changed else 0
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for uid, values in live.items():
+        if stored.get(uid) != values:
+            row = {"device_uid": uid, **key, **dict(zip(POSTURE, values, strict=True))}
+            (changed if uid in stored else new).append(row)
+    if new:  # the day's first sync: plain inserts (the run lock keeps other writers out)
+        conn.execute(t.insert(), ctx.stamp(new))
+    return len(new) + (upsert(conn, t, ctx.stamp(changed)) if changed else 0)
 
 
 def prune(ctx: RunContext, conn: Connection) -> int:
