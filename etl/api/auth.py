@@ -34,6 +34,13 @@ def same_origin(url: httpx.URL, origin: httpx.URL) -> bool:
     )
 
 
+def describe_origin(url: httpx.URL) -> str:
+    """``scheme://host:port`` with the port always written out (default or not), so a message
+    about a refused URL shows which part differs."""
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    return f"{url.scheme}://{url.host}" + (f":{port}" if port else "")
+
+
 class DattoAuth(httpx.Auth):
     """Bearer auth with a cached, refreshed password-grant token."""
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from etl.api.auth import same_origin
+from etl.api.auth import describe_origin, same_origin
 from etl.api.budget import Lane
 from etl.api.paging import ListWalk, Page
 from etl.api.session import DattoSession
@@ -120,8 +120,8 @@ class DattoClient:
             raise UnsafeURLError(f"refusing nextPageUrl {next_page!r:.120}: not a URL") from None
         if not same_origin(url, self.origin) or not url.path.startswith("/api/"):
             raise UnsafeURLError(
-                f"refusing nextPageUrl on {url.scheme}://{url.host}{url.path}: it leaves the "
-                f"configured origin {self.origin}; nothing was sent there"
+                f"refusing nextPageUrl on {describe_origin(url)}{url.path}: it leaves the "
+                f"configured origin {describe_origin(self.origin)}; nothing was sent there"
             )
         missing = {k: v for k, v in params.items() if k not in url.params}
         return url.copy_merge_params(missing) if missing else url

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from etl import __version__
-from etl.api.auth import DattoAuth, same_origin
+from etl.api.auth import DattoAuth, describe_origin, same_origin
 from etl.api.budget import Calibration, Calibrator, Lane, RateBudget
 from etl.api.calibrate import calibrate
 from etl.api.clock import Clock, SystemClock, pause
@@ -149,7 +149,10 @@ class DattoSession:
         """
         url = path_or_url if isinstance(path_or_url, httpx.URL) else self.url(path_or_url)
         if not same_origin(url, self.origin):
-            raise UnsafeURLError(f"refusing to call {url.host}: not the configured origin")
+            raise UnsafeURLError(
+                f"refusing to call {describe_origin(url)}: not the configured origin "
+                f"{describe_origin(self.origin)}"
+            )
         attempt = 0
         limited = 0
         while True:
