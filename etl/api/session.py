@@ -217,6 +217,10 @@ class DattoSession:
                 raise MalformedResponseError(
                     f"{path} answered a body that is not complete JSON", status=status
                 ) from None
+            except RecursionError:  # valid JSON nested deeper than any Datto answer
+                raise MalformedResponseError(
+                    f"{path} answered JSON nested too deep to read (a broken page)", status=status
+                ) from None
         if status == 401:
             raise CredentialsError(
                 "Datto refused the API token even after a refresh: check DATTO_API_KEY and "
@@ -295,7 +299,7 @@ def _is_json(response: httpx.Response) -> bool:
     """True when the body parses as JSON (Datto's own errors do; an edge's block page not)."""
     try:
         response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return False
     return True
 
