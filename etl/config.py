@@ -30,6 +30,7 @@ FIXED_ENV = {
     "DATTO_ETL_DATABASE_URL": ("database", "url"),
 }
 SECRET_KEYS = {("datto", "api_key"), ("datto", "api_secret")}
+DEADLINE_FACTOR = 3  # default request deadline: a slow first byte, then time to read the body
 
 
 class _Section(BaseModel):
@@ -45,6 +46,11 @@ class DattoSettings(_Section):
     api_secret: SecretStr | None = None
     page_size: int = Field(250, ge=1, le=250)
     timeout_seconds: float = Field(60.0, gt=0)
+    # the whole request, first byte to last (None: DEADLINE_FACTOR x timeout_seconds): a
+    # server that trickles its body resets the read timeout with every byte
+    request_deadline_seconds: float | None = Field(None, gt=0, allow_inf_nan=False)
+    max_response_mb: float = Field(64.0, gt=0, allow_inf_nan=False)  # a bigger body: refused
+    breaker_failures: int = Field(5, ge=1)  # failed requests in a row that stop a resource
     max_retries: int = Field(5, ge=0, le=20)
 
     @field_validator("api_url")
@@ -67,6 +73,16 @@ class DattoSettings(_Section):
     def _strip(cls, value: SecretStr | None) -> SecretStr | None:
         # A secret pasted with a trailing newline fails at Datto like a wrong one.
         return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @property
+    def deadline_seconds(self) -> float:
+        """The total deadline of one request: the setting, else a multiple of the timeout."""
+        return self.request_deadline_seconds or DEADLINE_FACTOR * self.timeout_seconds
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest body accepted, in bytes (``max_response_mb`` MB of 10**6 bytes)."""
+        return max(1, int(self.max_response_mb * 1_000_000))
 
     @property
     def origin(self) -> str:

@@ -44,7 +44,9 @@ def describe_origin(url: httpx.URL) -> str:
 class DattoAuth(httpx.Auth):
     """Bearer auth with a cached, refreshed password-grant token."""
 
-    requires_response_body = True
+    # False: the API's answers stay streams for the session to read under its size cap;
+    # the token answer is read here (:meth:`_store`)
+    requires_response_body = False
 
     def __init__(
         self,
@@ -74,6 +76,7 @@ class DattoAuth(httpx.Auth):
         )
 
     def _store(self, response: httpx.Response) -> None:
+        response.read()  # under the transport's deadline and size cap
         if response.status_code in (400, 401):
             raise CredentialsError(
                 "Datto refused the API credentials (invalid key or secret): check "

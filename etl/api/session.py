@@ -36,7 +36,7 @@ from etl.api.budget import Calibration, Calibrator, Lane, RateBudget
 from etl.api.calibrate import calibrate
 from etl.api.clock import Clock, SystemClock, pause
 from etl.api.memory import AccountMemory, budget_for, remember_window
-from etl.api.transport import BudgetTransport, RequestCounter, request_scope
+from etl.api.transport import BudgetTransport, RequestCounter, request_scope, too_large
 from etl.config import BudgetSettings, DattoSettings
 from etl.errors import (
     BadRequestError,
@@ -103,9 +103,16 @@ class DattoSession:
         secret = settings.api_secret.get_secret_value() if settings.api_secret else ""
         self.auth = DattoAuth(settings.origin, key, secret, clock=self.clock.now)
         inner = transport or httpx.HTTPTransport(retries=0)
+        self.max_bytes = settings.max_response_bytes
         self.http = httpx.Client(
             auth=self.auth,
-            transport=BudgetTransport(inner, self.budget, self.stop),
+            transport=BudgetTransport(
+                inner,
+                self.budget,
+                self.stop,
+                deadline=settings.deadline_seconds,
+                max_bytes=self.max_bytes,
+            ),
             timeout=httpx.Timeout(
                 settings.timeout_seconds, connect=min(10.0, settings.timeout_seconds)
             ),
@@ -190,8 +197,8 @@ class DattoSession:
     ) -> Any:
         """Send one GET, counted in ``counter`` and budgeted in ``lane``; JSON or an error."""
         try:
-            with request_scope(counter, lane):
-                response = self.http.get(url, params=params)
+            with request_scope(counter, lane), self.http.stream("GET", url, params=params) as resp:
+                body = self._read(resp)
         except httpx.TimeoutException as exc:
             raise TransportError(f"timeout on {url.path}", url=str(url)) from exc
         except httpx.TransportError as exc:
@@ -206,13 +213,26 @@ class DattoSession:
             if exc.status == 403:
                 raise self._blocked() from None
             raise
-        return self._decode(response)
+        return self._decode(resp, body)
 
-    def _decode(self, response: httpx.Response) -> Any:
+    def _read(self, response: httpx.Response) -> bytearray:
+        """The body, decompressed, refused past the size cap as it comes in.
+
+        The transport caps what arrives; this caps what it unpacks to (a small gzip body may
+        inflate a thousandfold).
+        """
+        body = bytearray()
+        for piece in response.iter_bytes():
+            body += piece
+            if len(body) > self.max_bytes:
+                raise too_large(response.request.url.path, self.max_bytes)
+        return body
+
+    def _decode(self, response: httpx.Response, body: bytearray) -> Any:
         status, path = response.status_code, response.request.url.path
         if status == 200:
             try:
-                return response.json()
+                return json.loads(body)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise MalformedResponseError(
                     f"{path} answered a body that is not complete JSON", status=status
@@ -234,7 +254,7 @@ class DattoSession:
                 status=status,
             )
         if status == 403:
-            if self.budget.recently_limited() or not _is_json(response):
+            if self.budget.recently_limited() or not _is_json(body):
                 raise self._blocked()
             raise PermissionDeniedError(
                 f"Datto answered 403 on {path}: the API user lacks permission for it",
@@ -295,10 +315,10 @@ class DattoSession:
         pause(self.clock, seconds, self.stop)
 
 
-def _is_json(response: httpx.Response) -> bool:
+def _is_json(body: bytearray) -> bool:
     """True when the body parses as JSON (Datto's own errors do; an edge's block page not)."""
     try:
-        response.json()
+        json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return False
     return True
