@@ -21,12 +21,14 @@ from typing import Any
 import httpx
 
 from etl.api.auth import describe_origin, same_origin
+from etl.api.breaker import Breaker, endpoint_family
 from etl.api.budget import Lane
 from etl.api.paging import ListWalk, Page
 from etl.api.session import DattoSession
 from etl.api.transport import RequestCounter
 from etl.errors import (
     APIError,
+    CircuitOpenError,
     CredentialsError,
     IPBlockedError,
     MalformedResponseError,
@@ -41,6 +43,7 @@ class DattoClient:
         self.session = session
         self.lane = Lane(lane)
         self.counter = RequestCounter()
+        self.breaker = Breaker(session.settings.breaker_failures)  # this run's own
 
     @property
     def origin(self) -> httpx.URL:
@@ -62,8 +65,28 @@ class DattoClient:
         return self.session.url(path)
 
     def get(self, path_or_url: str | httpx.URL, params: dict[str, Any] | None = None) -> Any:
-        """GET a JSON document, retrying transient faults; fatal ones raise at once."""
-        return self.session.get(path_or_url, params, counter=self.counter, lane=self.lane)
+        """GET a JSON document, retrying transient faults; fatal ones raise at once.
+
+        Raises CircuitOpenError, without sending, once this run's calls of the endpoint
+        family failed ``datto.breaker_failures`` times in a row (:mod:`etl.api.breaker`).
+        """
+        url = path_or_url if isinstance(path_or_url, httpx.URL) else self.url(path_or_url)
+        family = endpoint_family(url)
+        try:
+            body = self.session.get(
+                url,
+                params,
+                counter=self.counter,
+                lane=self.lane,
+                guard=lambda: self.breaker.check(family),  # before every attempt
+            )
+        except CircuitOpenError:
+            raise
+        except APIError as exc:
+            self.breaker.failed(family, exc)
+            raise
+        self.breaker.passed(family)
+        return body
 
     def get_many(
         self, paths: Iterable[str], *, concurrency: int | None = None
@@ -72,15 +95,16 @@ class DattoClient:
 
         Yields ``(path, json)`` or ``(path, error)`` for fatal per-item errors (404, 400…) and
         for transient ones that outlived their retries, in completion order; the caller
-        decides what to skip. Credentials errors, IP blocks and a stop request are raised,
-        since they stop the run. Paths are taken lazily (a few per worker ahead), and when
-        the caller stops iterating, nothing more is sent.
+        decides what to skip. Credentials errors, IP blocks, an open circuit and a stop
+        request are raised, since they stop the run (the circuit: the resource). Paths are
+        taken lazily (a few per worker ahead), and when the caller stops iterating, nothing
+        more is sent.
         """
 
         def one(path: str) -> tuple[str, Any | APIError]:
             try:
                 return path, self.get(path)
-            except (CredentialsError, IPBlockedError):
+            except (CredentialsError, IPBlockedError, CircuitOpenError):
                 raise
             except APIError as exc:
                 return path, exc

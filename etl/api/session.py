@@ -26,6 +26,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -148,11 +149,13 @@ class DattoSession:
         *,
         counter: RequestCounter,
         lane: Lane = Lane.NORMAL,
+        guard: Callable[[], None] | None = None,
     ) -> Any:
         """GET a JSON document, retrying transient faults; fatal ones raise at once.
 
         Every request sent (token and calibration calls included) counts in ``counter`` and
-        spends a budget slot in ``lane``.
+        spends a budget slot in ``lane``. ``guard`` runs before every attempt and may raise
+        to end the retries (the caller's circuit breaker).
         """
         url = path_or_url if isinstance(path_or_url, httpx.URL) else self.url(path_or_url)
         if not same_origin(url, self.origin):
@@ -163,6 +166,8 @@ class DattoSession:
         attempt = 0
         limited = 0
         while True:
+            if guard is not None:
+                guard()
             self.calibrate_if_due(counter)
             try:
                 return self.send(url, params, counter=counter, lane=lane)
