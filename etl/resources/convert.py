@@ -5,34 +5,67 @@ and nested objects. The converters here turn any of that into a column's value o
 never a guess and never an exception. A :class:`Spec` lists a table's fields once (API path →
 column name, type, converter, doc), and both the table's columns and the pure ``row(item)``
 mapping come from it, so the two cannot drift apart.
+
+A value no column of its type can hold (a lone surrogate, an integer past the column's
+range, a list where text belongs, a key too long for an index) makes :meth:`Spec.row` raise
+:class:`BadItem`; :meth:`Spec.rows` and :func:`mapped` skip such items and note them in the
+run's :mod:`~etl.resources.issues`, so one bad item never fails its resource and never
+reaches the database. A non-null time that cannot be read is stored as NULL and noted too.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
     Float,
     Integer,
+    SmallInteger,
     String,
     Table,
 )
 from sqlalchemy.types import TypeEngine
 
-from etl.api.timestamps import to_date, to_utc
+from etl.api.timestamps import UnreadableTime, read_date, read_utc
 from etl.db.schema import UTCDateTime, account_table
+from etl.resources.issues import current
 
 log = logging.getLogger(__name__)
 Convert = Callable[[Any], Any]
 Item = dict[str, Any]
+T = TypeVar("T")
+R = TypeVar("R")
+#: PostgreSQL's btree refuses index entries past about 2,700 bytes: a longer key or indexed
+#: value would fail the whole transaction, so the mapping refuses it first (on both dialects).
+INDEX_BYTES = 2000
+#: Integer column types, most specific first, and the bound of their values.
+INT_BOUNDS: tuple[tuple[type[Any], int], ...] = (
+    (BigInteger, 2**63),
+    (SmallInteger, 2**15),
+    (Integer, 2**31),
+)
+
+
+class BadValue(ValueError):
+    """A value no column of its type can hold; the message says why."""
+
+
+class BadItem(ValueError):
+    """An API item that cannot be stored: ``table.column`` (None: the item) and why."""
+
+    def __init__(self, table: str, column: str | None, why: str, key: Any = None) -> None:
+        super().__init__(f"{table}.{column or '*'}: {why}")
+        self.table, self.column, self.why, self.key = table, column, why, key
 
 
 def pick(item: Any, *path: str) -> Any:
@@ -67,11 +100,69 @@ def as_float(value: Any) -> float | None:
         return None if value is None or value == "" else float(value)
     except (TypeError, ValueError):
         return None
+    except OverflowError:  # an integer past any float
+        raise BadValue("a number past the range of a float") from None
 
 
 def as_str(value: Any) -> str | None:
     """A string or None (numbers such as Autotask ids arrive either way)."""
+    if isinstance(value, list | dict):
+        raise BadValue(f"a {_json_kind(value)} where text belongs")
     return None if value is None else str(value)
+
+
+def _json_kind(value: Any) -> str:
+    return "list" if isinstance(value, list) else "JSON object"
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored on every dialect, or None."""
+    if "\x00" in text:
+        return "a NUL character (PostgreSQL cannot store it)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "not valid Unicode (a lone surrogate)"
+    return None
+
+
+def value_check(kind: TypeEngine[Any], indexed: bool = False) -> Callable[[Any], None]:
+    """``value → None``, raising :class:`BadValue` when a column of type ``kind``
+    (``indexed``: a key or index column) cannot hold ``value`` on SQLite or PostgreSQL."""
+    if isinstance(kind, JSON):
+
+        def check_json(value: Any) -> None:
+            if value is None or isinstance(value, bool | int | float):
+                return
+            text = json.dumps(value, ensure_ascii=False)
+            # PostgreSQL's jsonb refuses NUL escapes and (as everyone) lone surrogates
+            problem = "a NUL character (PostgreSQL cannot store it)" if "\\u0000" in text else None
+            if problem or (problem := text_problem(text)):
+                raise BadValue(problem)
+
+        return check_json
+    length = getattr(kind, "length", None) if isinstance(kind, String) else None
+    bound = next((b for cls, b in INT_BOUNDS if isinstance(kind, cls)), None)
+    what = type(kind).__name__.lower()
+
+    def check(value: Any) -> None:
+        if value is None or isinstance(value, bool):
+            return
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem:
+                raise BadValue(problem)
+            if length is not None and len(value) > length:
+                raise BadValue(f"longer than {length} characters ({len(value)})")
+            if indexed and len(value.encode("utf-8")) > INDEX_BYTES:
+                raise BadValue(f"longer than {INDEX_BYTES} bytes, too long for an index")
+        elif isinstance(value, int):
+            if bound is not None and not -bound <= value < bound:
+                raise BadValue(f"an integer past the range of a {what} column")
+        elif isinstance(value, list | dict):
+            raise BadValue(f"a {_json_kind(value)} where a {what} belongs")
+
+    return check
 
 
 def as_is(value: Any) -> Any:
@@ -89,16 +180,36 @@ def json_list(value: Any) -> list[Any] | None:
     return value if isinstance(value, list) else None
 
 
-def keyed(items: list[Item], key: str, what: str) -> list[Item]:
-    """The items that carry their key; the others are skipped with one warning line.
+def keyed(items: list[Any], key: str, what: str) -> list[Item]:
+    """The items (objects) that carry their key; the others are skipped and noted in the
+    run's issues (one warning for the run).
 
     An item without its id cannot be stored or found again; failing the whole resource for
     it would stop every later page from loading.
     """
-    good = [item for item in items if item.get(key) not in (None, "")]
-    if len(good) < len(items):
-        log.warning("%s: skipped %d item(s) without '%s'", what, len(items) - len(good), key)
+    good = []
+    for item in items:
+        if isinstance(item, dict) and item.get(key) not in (None, ""):
+            good.append(item)
+        else:
+            current().skip(what, key, f"no '{key}'" if isinstance(item, dict) else "not an object")
     return good
+
+
+def mapped(items: Iterable[T], fn: Callable[[T], R]) -> list[R]:
+    """``fn`` of each item, leaving out (and noting) the items it finds bad (:class:`BadItem`).
+
+    For mappings of an item to several rows (a component and its variables): the item is
+    skipped as a whole, so no half of it is stored.
+    """
+    out = []
+    issues = current()
+    for item in items:
+        try:
+            out.append(fn(item))
+        except BadItem as bad:
+            issues.skip(bad.table, bad.column, bad.why, bad.key)
+    return out
 
 
 def snake(name: str) -> str:
@@ -121,8 +232,8 @@ CONVERT: dict[type[Any], Convert] = {
     Float: as_float,
     Boolean: as_bool,
     String: as_str,  # and Text
-    UTCDateTime: to_utc,
-    Date: to_date,
+    UTCDateTime: read_utc,  # strict: an unreadable time is noted, then stored as NULL
+    Date: read_date,
     JSON: as_is,  # and JSONDoc
 }
 
@@ -173,16 +284,38 @@ class Field:
         """The column type as an instance."""
         return self.kind if isinstance(self.kind, TypeEngine) else self.kind()
 
-    def getter(self) -> Callable[[Item], Any]:
-        """``item → converted value`` for this field."""
-        convert = self.convert or converter(self.type)
+    def raw(self) -> Callable[[Item], Any]:
+        """``item → API value`` for this field, unconverted (a function source: its result)."""
         source = self.source
         if not isinstance(source, str):
-            return lambda item: convert(source(item))
+            return source
         path = tuple(source.split("."))
         if len(path) == 1:
-            return lambda item: convert(item.get(source))
-        return lambda item: convert(pick(item, *path))
+            return lambda item: item.get(source)
+        return lambda item: pick(item, *path)
+
+    def getter(self) -> Callable[[Item], Any]:
+        """``item → converted value`` for this field.
+
+        Raises :class:`BadValue` for a value the column cannot hold and
+        :class:`~etl.api.timestamps.UnreadableTime` for a time no shape reads.
+        """
+        convert = self.convert or converter(self.type)
+        raw = self.raw()
+        check = value_check(self.type, self.key or self.index)
+        # default converters take scalars: a list or object there is bad, not NULL or its repr
+        scalar = self.convert is None and not isinstance(self.type, JSON)
+        what = type(self.type).__name__.lower()
+
+        def get(item: Item) -> Any:
+            value = raw(item)
+            if scalar and isinstance(value, list | dict):
+                raise BadValue(f"a {_json_kind(value)} where a {what} belongs")
+            value = convert(value)
+            check(value)
+            return value
+
+        return get
 
     def to_column(self) -> Column[Any]:
         """The SQLAlchemy column (only the options set are passed, as written by hand)."""
@@ -203,24 +336,52 @@ class Spec:
 
     def __init__(self, *fields: Field) -> None:
         self.fields = fields
-        self._getters = [(f.name, f.getter()) for f in fields]
+        self.table_name = "?"  # set by :meth:`table`; names the table in skip notes
+        self._getters = [(f.name, f.getter(), f.raw()) for f in fields]
+        self._keys = [f.raw() for f in fields if f.key]
 
     @property
     def names(self) -> list[str]:
         """Column names, in order."""
-        return [name for name, _ in self._getters]
+        return [name for name, _, _ in self._getters]
 
     def columns(self) -> list[Column[Any]]:
         """Fresh columns for a table."""
         return [f.to_column() for f in self.fields]
 
+    def key_of(self, item: Any) -> str | None:
+        """The item's key fields as sent, joined by ``/`` (for skip notes), or None."""
+        if not self._keys or not isinstance(item, dict):
+            return None
+        return "/".join(str(get(item)) for get in self._keys)
+
     def row(self, item: Item) -> dict[str, Any]:
-        """An API item → a row (without ``account_uid``/``synced_at``)."""
-        return {name: get(item) for name, get in self._getters}
+        """An API item → a row (without ``account_uid``/``synced_at``).
+
+        Raises :class:`BadItem` when a value cannot be stored; a time that cannot be read is
+        noted in the run's issues and mapped to None.
+        """
+        if not isinstance(item, dict):
+            raise BadItem(self.table_name, None, "not an object")
+        out: dict[str, Any] = {}
+        for name, get, raw in self._getters:
+            try:
+                out[name] = get(item)
+            except UnreadableTime:
+                out[name] = None
+                current().unreadable_time(self.table_name, name, raw(item), self.key_of(item))
+            except BadValue as exc:
+                raise BadItem(self.table_name, name, str(exc), self.key_of(item)) from None
+        return out
+
+    def rows(self, items: Iterable[Any]) -> list[dict[str, Any]]:
+        """Rows of ``items``, leaving out (and noting) those that cannot be stored."""
+        return mapped(items, self.row)
 
     def table(self, name: str, doc: str, *before: Column[Any]) -> Table:
         """The table on :data:`~etl.db.schema.metadata`: ``before`` (e.g. an owner key), the
         fields, then ``account_uid`` and ``synced_at``."""
+        self.table_name = name
         return account_table(name, *before, *self.columns(), doc=doc)
 
 
