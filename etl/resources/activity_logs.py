@@ -74,6 +74,7 @@ activity_logs = SPEC.table(
     "activity_logs", "Who did what, when (activity logs); rows are never deleted."
 )
 to_row = SPEC.row  # an activity item → an ``activity_logs`` row (``date`` epoch s or ms)
+to_rows = SPEC.rows  # activity items → rows, those that cannot be stored left out (and noted)
 
 
 def api_time(moment: datetime) -> str:
@@ -148,7 +149,7 @@ class ActivityLogs(Resource):
         result.details["from"] = params["from"]
         for page in ctx.client.paginate(self.path, "activities", params):
             ctx.checkpoint()
-            rows = SPEC.rows(keyed(page.items, "id", self.name))
+            rows = to_rows(keyed(page.items, "id", self.name))
             fresh = [row for row in rows if start.is_new(row)]
             if fresh:
                 cursor.advance(fresh)

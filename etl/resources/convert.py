@@ -111,6 +111,19 @@ def as_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def kind_name(kind: TypeEngine[Any]) -> str:
+    """What a column of type ``kind`` holds, in a word ("text", "number", "time", ...)."""
+    names: tuple[tuple[type[Any], str], ...] = (
+        (String, "text"),
+        (Integer, "number"),
+        (Float, "number"),
+        (Boolean, "boolean"),
+        (UTCDateTime, "time"),
+        (Date, "date"),
+    )
+    return next((name for cls, name in names if isinstance(kind, cls)), type(kind).__name__)
+
+
 def _json_kind(value: Any) -> str:
     return "list" if isinstance(value, list) else "JSON object"
 
@@ -143,7 +156,7 @@ def value_check(kind: TypeEngine[Any], indexed: bool = False) -> Callable[[Any],
         return check_json
     length = getattr(kind, "length", None) if isinstance(kind, String) else None
     bound = next((b for cls, b in INT_BOUNDS if isinstance(kind, cls)), None)
-    what = type(kind).__name__.lower()
+    what = kind_name(kind)
 
     def check(value: Any) -> None:
         if value is None or isinstance(value, bool):
@@ -158,9 +171,9 @@ def value_check(kind: TypeEngine[Any], indexed: bool = False) -> Callable[[Any],
                 raise BadValue(f"longer than {INDEX_BYTES} bytes, too long for an index")
         elif isinstance(value, int):
             if bound is not None and not -bound <= value < bound:
-                raise BadValue(f"an integer past the range of a {what} column")
+                raise BadValue(f"an integer past the range of its column ({type(kind).__name__})")
         elif isinstance(value, list | dict):
-            raise BadValue(f"a {_json_kind(value)} where a {what} belongs")
+            raise BadValue(f"a {_json_kind(value)} where {what} belongs")
 
     return check
 
@@ -305,12 +318,12 @@ class Field:
         check = value_check(self.type, self.key or self.index)
         # default converters take scalars: a list or object there is bad, not NULL or its repr
         scalar = self.convert is None and not isinstance(self.type, JSON)
-        what = type(self.type).__name__.lower()
+        what = kind_name(self.type)
 
         def get(item: Item) -> Any:
             value = raw(item)
             if scalar and isinstance(value, list | dict):
-                raise BadValue(f"a {_json_kind(value)} where a {what} belongs")
+                raise BadValue(f"a {_json_kind(value)} where {what} belongs")
             value = convert(value)
             check(value)
             return value
@@ -378,11 +391,42 @@ class Spec:
         """Rows of ``items``, leaving out (and noting) those that cannot be stored."""
         return mapped(items, self.row)
 
+    def numbered(self, items: Any, owner: dict[str, Any]) -> list[dict[str, Any]]:
+        """Rows of a list without keys (:func:`numbered`): ``owner`` + position + the item's
+        fields, leaving out (and noting) the items that cannot be stored."""
+        return mapped(numbered(items, owner), lambda pair: {**pair[1], **self.row(pair[0])})
+
     def table(self, name: str, doc: str, *before: Column[Any]) -> Table:
         """The table on :data:`~etl.db.schema.metadata`: ``before`` (e.g. an owner key), the
         fields, then ``account_uid`` and ``synced_at``."""
         self.table_name = name
         return account_table(name, *before, *self.columns(), doc=doc)
+
+
+_TABLE_FIELDS: dict[str, dict[str, Callable[[Item], Any]]] = {}
+
+
+def table_row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """A row built by hand (an owner's key, a software title): each value converted and
+    checked by its column of ``table``, as a :class:`Field` would; :class:`BadItem` when
+    one cannot be stored."""
+    getters = _TABLE_FIELDS.get(table.name)
+    if getters is None:
+        getters = _TABLE_FIELDS[table.name] = {
+            c.name: Field(c.name, c.type, key=c.primary_key, index=bool(c.index)).getter()
+            for c in table.columns
+        }
+    out = {}
+    for name, value in values.items():
+        try:
+            out[name] = getters[name]({name: value})
+        except (BadValue, UnreadableTime) as exc:
+            raise BadItem(table.name, name, str(exc), _key_shown(table, values)) from None
+    return out
+
+
+def _key_shown(table: Table, values: dict[str, Any]) -> str:
+    return "/".join(str(values.get(c.name)) for c in table.primary_key if c.name != "account_uid")
 
 
 def fields(source: Iterable[tuple[str, Any]]) -> Spec:

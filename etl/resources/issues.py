@@ -43,10 +43,23 @@ class Issues:
     unreadable: Counter[str] = field(default_factory=Counter)  # "table.column" → values
     skipped_examples: list[dict[str, str]] = field(default_factory=list)
     unreadable_examples: list[dict[str, str]] = field(default_factory=list)
+    # items met again in one run (a list read twice, an alert open and resolved) count once
+    _noted: set[tuple[str, str]] = field(default_factory=set)
+
+    def _again(self, what: str, key: Any) -> bool:
+        if key is None:
+            return False
+        ident = (what, str(key))
+        if ident in self._noted:
+            return True
+        self._noted.add(ident)
+        return False
 
     def skip(self, table: str, column: str | None, why: str, key: Any = None) -> None:
         """One item left out: its ``column`` (None: the item as a whole) cannot be stored."""
         where = f"{table}.{column}" if column else table
+        if self._again(f"{where}: {why}", key):
+            return
         self.skipped[f"{where}: {why}"] += 1
         if len(self.skipped_examples) < EXAMPLES:
             example = {"table": table, "column": column or "", "why": why}
@@ -56,12 +69,18 @@ class Issues:
 
     def unreadable_time(self, table: str, column: str, value: Any, key: Any = None) -> None:
         """One non-null time no shape reads; stored as NULL."""
+        if self._again(f"{table}.{column}", key):
+            return
         self.unreadable[f"{table}.{column}"] += 1
         if len(self.unreadable_examples) < EXAMPLES:
             example = {"table": table, "column": column, "value": shown(value)}
             self.unreadable_examples.append(
                 {**example, "key": shown(key)} if key is not None else example
             )
+
+    def skipped_items(self) -> int:
+        """Items skipped so far in this run."""
+        return sum(self.skipped.values())
 
     def details(self) -> dict[str, Any]:
         """What goes into ``sync_runs.details`` (nothing when all went in as sent)."""
