@@ -77,12 +77,18 @@ def pick(item: Any, *path: str) -> Any:
     return item
 
 
+# The converters below take scalars: a list or an object where a scalar belongs is bad
+# (BadValue), never NULL and never its repr. The checks sit off the common path: the
+# mapping of every row goes through here.
+
+
 def as_bool(value: Any) -> bool | None:
     """A boolean or None (Datto sends nulls for unknown booleans)."""
-    if value is None:
-        return None
+    if value is None or value is True or value is False:
+        return value
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
+    _scalar(value, "boolean")
     return bool(value)
 
 
@@ -91,6 +97,9 @@ def as_int(value: Any) -> int | None:
     try:
         return None if value is None or value == "" else int(value)
     except (TypeError, ValueError):
+        _scalar(value, "number")
+        return None
+    except OverflowError:  # float("inf") and the like
         return None
 
 
@@ -99,6 +108,7 @@ def as_float(value: Any) -> float | None:
     try:
         return None if value is None or value == "" else float(value)
     except (TypeError, ValueError):
+        _scalar(value, "number")
         return None
     except OverflowError:  # an integer past any float
         raise BadValue("a number past the range of a float") from None
@@ -106,9 +116,15 @@ def as_float(value: Any) -> float | None:
 
 def as_str(value: Any) -> str | None:
     """A string or None (numbers such as Autotask ids arrive either way)."""
+    if value is None or value.__class__ is str:
+        return value
+    _scalar(value, "text")
+    return str(value)
+
+
+def _scalar(value: Any, what: str) -> None:
     if isinstance(value, list | dict):
-        raise BadValue(f"a {_json_kind(value)} where text belongs")
-    return None if value is None else str(value)
+        raise BadValue(f"a {_json_kind(value)} where {what} belongs")
 
 
 def kind_name(kind: TypeEngine[Any]) -> str:
@@ -139,43 +155,53 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def value_check(kind: TypeEngine[Any], indexed: bool = False) -> Callable[[Any], None]:
-    """``value → None``, raising :class:`BadValue` when a column of type ``kind``
-    (``indexed``: a key or index column) cannot hold ``value`` on SQLite or PostgreSQL."""
+def value_check(kind: TypeEngine[Any], indexed: bool = False) -> Callable[[Any], None] | None:
+    """``value → None`` for a converted, non-null value, raising :class:`BadValue` when a
+    column of type ``kind`` (``indexed``: a key or index column) cannot hold it on SQLite or
+    PostgreSQL; None when every value its converter gives fits."""
     if isinstance(kind, JSON):
-
-        def check_json(value: Any) -> None:
-            if value is None or isinstance(value, bool | int | float):
-                return
-            text = json.dumps(value, ensure_ascii=False)
-            # PostgreSQL's jsonb refuses NUL escapes and (as everyone) lone surrogates
-            problem = "a NUL character (PostgreSQL cannot store it)" if "\\u0000" in text else None
-            if problem or (problem := text_problem(text)):
-                raise BadValue(problem)
-
-        return check_json
-    length = getattr(kind, "length", None) if isinstance(kind, String) else None
+        return _check_json
+    if isinstance(kind, String):
+        return _text_check(getattr(kind, "length", None), indexed)
     bound = next((b for cls, b in INT_BOUNDS if isinstance(kind, cls)), None)
-    what = kind_name(kind)
+    if bound is None:
+        return None
+    name = type(kind).__name__
 
-    def check(value: Any) -> None:
-        if value is None or isinstance(value, bool):
+    def check_int(value: Any) -> None:
+        if value.__class__ is int and not -bound <= value < bound:
+            raise BadValue(f"an integer past the range of its column ({name})")
+
+    return check_int
+
+
+def _check_json(value: Any) -> None:
+    if value.__class__ in (bool, int, float):
+        return
+    text = json.dumps(value, ensure_ascii=False)
+    if text.isascii() and "\\u0000" not in text:
+        return  # the common case: nothing PostgreSQL's jsonb would refuse
+    # jsonb refuses NUL escapes and (as everyone) lone surrogates
+    problem = "a NUL character (PostgreSQL cannot store it)" if "\\u0000" in text else None
+    if problem or (problem := text_problem(text)):
+        raise BadValue(problem)
+
+
+def _text_check(length: int | None, indexed: bool) -> Callable[[Any], None]:
+    def check_text(value: Any) -> None:
+        if value.__class__ is not str:
+            _scalar(value, "text")  # a custom converter's list or object
             return
-        if isinstance(value, str):
+        if not value.isascii() or "\x00" in value:
             problem = text_problem(value)
             if problem:
                 raise BadValue(problem)
-            if length is not None and len(value) > length:
-                raise BadValue(f"longer than {length} characters ({len(value)})")
-            if indexed and len(value.encode("utf-8")) > INDEX_BYTES:
-                raise BadValue(f"longer than {INDEX_BYTES} bytes, too long for an index")
-        elif isinstance(value, int):
-            if bound is not None and not -bound <= value < bound:
-                raise BadValue(f"an integer past the range of its column ({type(kind).__name__})")
-        elif isinstance(value, list | dict):
-            raise BadValue(f"a {_json_kind(value)} where {what} belongs")
+        if length is not None and len(value) > length:
+            raise BadValue(f"longer than {length} characters ({len(value)})")
+        if indexed and len(value) * 4 > INDEX_BYTES and len(value.encode()) > INDEX_BYTES:
+            raise BadValue(f"longer than {INDEX_BYTES} bytes, too long for an index")
 
-    return check
+    return check_text
 
 
 def as_is(value: Any) -> Any:
@@ -316,16 +342,13 @@ class Field:
         convert = self.convert or converter(self.type)
         raw = self.raw()
         check = value_check(self.type, self.key or self.index)
-        # default converters take scalars: a list or object there is bad, not NULL or its repr
-        scalar = self.convert is None and not isinstance(self.type, JSON)
-        what = kind_name(self.type)
+        if check is None:
+            return lambda item: convert(raw(item))
 
         def get(item: Item) -> Any:
-            value = raw(item)
-            if scalar and isinstance(value, list | dict):
-                raise BadValue(f"a {_json_kind(value)} where {what} belongs")
-            value = convert(value)
-            check(value)
+            value = convert(raw(item))
+            if value is not None:
+                check(value)
             return value
 
         return get
@@ -376,6 +399,10 @@ class Spec:
         """
         if not isinstance(item, dict):
             raise BadItem(self.table_name, None, "not an object")
+        try:  # the common case in one comprehension; a problem is told apart below
+            return {name: get(item) for name, get, _ in self._getters}
+        except (UnreadableTime, BadValue):
+            pass
         out: dict[str, Any] = {}
         for name, get, raw in self._getters:
             try:
