@@ -34,7 +34,9 @@ DEADLINE_FACTOR = 3  # default request deadline: a slow first byte, then time to
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan (TOML literals, or "inf" in the environment) are no duration, ratio or
+    # count: refused with the key named, like any other bad value
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DattoSettings(_Section):
@@ -191,12 +193,17 @@ def _env_overrides(env: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], l
     return out, problems
 
 
-def _describe(loc: tuple[Any, ...], msg: str, value: Any) -> str:
+def _describe(
+    loc: tuple[Any, ...], msg: str, value: Any, from_env: set[tuple[str, str]], file: Any
+) -> str:
+    """One line: the key, what is wrong, the value (never a secret's), and where it was set."""
     path = ".".join(str(p) for p in loc)
     where = f" (environment: DATTO_ETL_{'_'.join(str(p) for p in loc).upper()})"
     for env_name, target in FIXED_ENV.items():
         if tuple(loc) == target:
             where = f" (environment: {env_name})"
+    if tuple(loc[:2]) not in from_env and file is not None:
+        where = f" (config file {file})"
     shown = "" if tuple(loc[:2]) in SECRET_KEYS else f"; got {value!r}"
     return f"{path}: {msg}{shown}{where}"
 
@@ -240,7 +247,8 @@ def load_settings(
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            problems.append(_describe(err["loc"], err["msg"], err.get("input")))
+            from_env = {(s, k) for s, values in overrides.items() for k in values}
+            problems.append(_describe(err["loc"], err["msg"], err.get("input"), from_env, chosen))
         raise ConfigError(problems) from None
     if problems:
         raise ConfigError(problems)

@@ -35,9 +35,10 @@ from etl.errors import (
 )
 from etl.lock import with_account_lock
 from etl.log import redact
-from etl.resources import REGISTRY
+from etl.resources import REGISTRY, Resource
 from etl.resources.account import fetch_account
 from etl.resources.base import NoProgress, Progress, ResourceResult, RunContext
+from etl.resources.issues import collecting
 
 log = logging.getLogger(__name__)
 # credentials, an IP block, a full or read-only disk, a lost run lock: the next resource fails too
@@ -104,6 +105,24 @@ def fetch_account_uid(client: DattoClient) -> str:
     return str(fetch_account(client)["uid"])
 
 
+def _run(
+    resource: Resource, ctx: RunContext, name: str
+) -> tuple[RunStatus, str | None, BaseException | None]:
+    """Run ``resource``: (status, one-line error, the exception that ended it)."""
+    try:
+        resource.run(ctx)
+    except StopRequested as exc:
+        return RunStatus.STOPPED, "stopped by signal", exc
+    except DattoETLError as exc:
+        return RunStatus.FAILED, str(exc).splitlines()[0], exc
+    except Exception as exc:  # a bug must not lose the other resources' runs
+        # One line for the operator; the traceback (a bug to report) at DEBUG only.
+        log.error("resource %s crashed: %s: %s", name, type(exc).__name__, exc)
+        log.debug("traceback of the crash of %s", name, exc_info=True)
+        return RunStatus.FAILED, f"{type(exc).__name__}: {exc}".splitlines()[0], exc
+    return RunStatus.OK, None, None
+
+
 def run_resource(
     ctx: RunContext, name: str, session: DattoSession, lane: Lane = Lane.NORMAL
 ) -> tuple[ResourceReport, BaseException | None]:
@@ -121,22 +140,14 @@ def run_resource(
     run_id = start_run(ctx.engine, ctx.account_uid, name)
     started = time.monotonic()
     ctx.progress.start(name)
-    status, error = RunStatus.OK, None
-    failure: BaseException | None = None
-    try:
-        resource.run(rctx)
-    except StopRequested as exc:
-        status, error, failure = RunStatus.STOPPED, "stopped by signal", exc
-    except DattoETLError as exc:
-        status, error, failure = RunStatus.FAILED, str(exc).splitlines()[0], exc
-    except Exception as exc:  # a bug must not lose the other resources' runs
-        # One line for the operator; the traceback (a bug to report) at DEBUG only.
-        log.error("resource %s crashed: %s: %s", name, type(exc).__name__, exc)
-        log.debug("traceback of the crash of %s", name, exc_info=True)
-        status, failure = RunStatus.FAILED, exc
-        error = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    finally:
-        ctx.progress.finish(name)
+    # items skipped and times unreadable in this run: counted into details, warned once
+    with collecting() as issues:
+        try:
+            status, error, failure = _run(resource, rctx, name)
+        finally:
+            ctx.progress.finish(name)
+    result.details.update(issues.details())
+    issues.warn(name)
     error = redact(error) if error else None  # it goes to sync_runs and the log
     report = ResourceReport(
         resource=name,

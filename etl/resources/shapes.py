@@ -41,7 +41,8 @@ from etl.db.state import iso, load_cursor, save_cursor
 from etl.errors import APIError, BadRequestError, NotFoundError
 from etl.resources.base import Resource, RunContext
 from etl.resources.common import BATCH, Misses, fetch_answers
-from etl.resources.convert import Spec, keyed
+from etl.resources.convert import BadItem, Spec, keyed
+from etl.resources.issues import current
 from etl.resources.removal import confirm_removed
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class ListResource(Shape):
         return None
 
     def rows(self, body: list[dict[str, Any]], owner: Any = None) -> Rows:
-        return {self.tables[0]: [self.spec.row(item) for item in body]}
+        return {self.tables[0]: self.spec.rows(body)}
 
     def after_sweep(self, ctx: RunContext, sweep: Sweep) -> None:
         """Called once the list is read (e.g. to :meth:`read` more)."""
@@ -161,6 +162,7 @@ class SnapshotResource(Shape):
     def read(self, ctx: RunContext, path: str, rows: Rows) -> bool:
         """Every page of one list into ``rows``; whether the read was provably complete."""
         main = self.tables[0]
+        skipped_before = current().skipped_items()
         keys: set[tuple[Any, ...]] = set()
         expected: int | None = None
         filled = 0
@@ -179,16 +181,23 @@ class SnapshotResource(Shape):
                 expected = page.total_count
             ctx.progress.advance(self.name, 1)
         # Without totalCount only a one-page list is surely complete (no page could shift).
-        return len(keys) >= expected if expected is not None else filled <= 1
+        # Skipped items were listed too: they count towards the total.
+        listed = len(keys) + current().skipped_items() - skipped_before
+        return listed >= expected if expected is not None else filled <= 1
 
     def run(self, ctx: RunContext) -> None:
         rows: Rows = {table: [] for table in self.tables}
         complete = all([self.read(ctx, path, rows) for path in self.paths])  # read every list
+        # A skipped item's stored row is its last good state: a snapshot with a hole in it
+        # deletes nothing (never delete what the API still lists).
+        skipped = current().skipped_items() > 0
         with ctx.transaction() as tx:
-            owners = [ctx.account_uid] if complete else None
+            owners = [ctx.account_uid] if complete and not skipped else None
             tx.written += self.save(ctx, tx.conn, rows, owners)
         if not complete:
             log.warning("%s: a list came back short; nothing deleted this time", self.name)
+        elif skipped:
+            log.info("%s: items were skipped; nothing deleted this time", self.name)
         ctx.result.details["complete"] = complete
 
 
@@ -310,7 +319,12 @@ class PerOwnerResource(Shape, Generic[OwnerT]):
                     misses.add(owner.uid, body)
                 else:
                     skips.clear(owner)
-                    for table, found in self.rows(body, owner).items():
+                    try:
+                        mapped = self.rows(body, owner)
+                    except BadItem as bad:  # its stored rows stay as they were; asked again
+                        current().skip(bad.table, bad.column, bad.why, bad.key)
+                        continue
+                    for table, found in mapped.items():
                         rows[table] += found
                     done.append(owner.uid)
             with ctx.transaction() as tx:
