@@ -139,6 +139,13 @@ class ScheduleSettings(_Section):
     stale_after: float = Field(3.0, ge=1)  # ... or a last good run this many cadences old
 
 
+class HistorySettings(_Section):
+    """What the ETL records of how devices, sites and software lists change (etl/history)."""
+
+    enabled: bool = True
+    device_daily_days: int | None = Field(None, ge=1)  # None: keep every day
+
+
 class Settings(_Section):
     """Everything the tool needs, validated and frozen."""
 
@@ -148,6 +155,7 @@ class Settings(_Section):
     sync: SyncSettings = SyncSettings()
     log: LogSettings = LogSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    history: HistorySettings = HistorySettings()
 
     def require_credentials(self) -> None:
         """Raise a ConfigError naming every missing piece needed to call the API."""
