@@ -118,6 +118,9 @@ def run_resource(
     result = ResourceResult()
     # this run's own clock, request counter and result
     rctx = replace(ctx, client=client, started_at=utcnow(), result=result)
+    # the daemon asks again once an hour, on a view of its own (not this run's count)
+    ctx.platform.refresh(DattoClient(session, Lane.HIGH))
+    result.details.update(ctx.platform.details())
     run_id = start_run(ctx.engine, ctx.account_uid, name)
     started = time.monotonic()
     ctx.progress.start(name)
@@ -220,6 +223,8 @@ def run_sync(
             stop=session.stop,
             progress=progress or NoProgress(),
         )
+        ctx.platform.refresh(first)  # once per sync: the version goes in each run's details
+        report.requests = first.counter.count
         for name in order:
             if ctx.stop.is_set():
                 break

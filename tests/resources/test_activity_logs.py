@@ -41,14 +41,22 @@ def small_pages(sim: Simulator, size: int) -> Settings:
     )
 
 
+def history(sim: Simulator, days: int) -> Settings:
+    settings = settings_for(sim)
+    return settings.model_copy(
+        update={"sync": settings.sync.model_copy(update={"activity_logs_history_days": days})}
+    )
+
+
 def test_backfill_then_only_new_entries(engine: Engine) -> None:
     with small_sim() as sim:
-        assert sync(sim, engine, NAME).ok
+        settings = history(sim, 90)
+        assert sync(sim, engine, NAME, settings).ok
         (start,) = requested_from(sim)
         assert abs(start - (datetime.now(UTC) - timedelta(days=90))) < timedelta(minutes=5)
         want = since(sim, start)
         older = len(sim_activity.activities(sim)) - len(want)
-        assert want and older  # the 120-day history reaches past the 90-day backfill
+        assert want and older  # the 120-day history reaches past a 90-day backfill
         stored = {r.id: r for r in rows(engine, activity_logs)}
         assert set(stored) == set(want)
         for uid, entry in want.items():
@@ -61,14 +69,14 @@ def test_backfill_then_only_new_entries(engine: Engine) -> None:
 
         new = sim_activity.add_activity(sim, 7)
         sim.reset_records()
-        report = sync(sim, engine, NAME)
+        report = sync(sim, engine, NAME, settings)
         assert report.ok
         assert sim.count("GET /v2/activity-logs") == 1  # they fit on the first page
         assert line(report, "activity_logs").rows_written == 7
         assert {r.id for r in rows(engine, activity_logs)} == set(want) | {e["id"] for e in new}
 
         sim.reset_records()
-        report = sync(sim, engine, NAME)
+        report = sync(sim, engine, NAME, settings)
         assert sim.count("GET /v2/activity-logs") == 1
         assert line(report, "activity_logs").rows_written == 0
 
@@ -100,3 +108,17 @@ def test_page_boundaries_and_late_entries_lose_nothing(engine: Engine) -> None:
         assert late[0]["id"] in {r.id for r in rows(engine, activity_logs)}
         everything = since(sim, datetime.now(UTC) - timedelta(days=90, minutes=-5))
         assert {r.id for r in rows(engine, activity_logs)} >= set(everything)
+
+
+def test_first_sync_takes_datto_s_whole_retention_and_keeps_it_beyond(engine: Engine) -> None:
+    with small_sim() as sim:
+        assert sync(sim, engine, NAME).ok  # default: 180 days, Datto's whole retention
+        (start,) = requested_from(sim)
+        assert abs(start - (datetime.now(UTC) - timedelta(days=180))) < timedelta(minutes=5)
+        everything = {e["id"] for e in sim_activity.activities(sim)}
+        assert {r.id for r in rows(engine, activity_logs)} == everything
+        sim.clock.advance(200 * 86_400)  # 200 days on: Datto has dropped all of them
+        new = sim_activity.add_activity(sim, 3)
+        assert sync(sim, engine, NAME).ok
+        # the table is the only archive: nothing is deleted with Datto's retention
+        assert {r.id for r in rows(engine, activity_logs)} == everything | {e["id"] for e in new}
