@@ -118,9 +118,6 @@ def run_resource(
     result = ResourceResult()
     # this run's own clock, request counter and result
     rctx = replace(ctx, client=client, started_at=utcnow(), result=result)
-    # the daemon asks again once an hour, on a view of its own (not this run's count)
-    ctx.platform.refresh(DattoClient(session, Lane.HIGH))
-    result.details.update(ctx.platform.details())
     run_id = start_run(ctx.engine, ctx.account_uid, name)
     started = time.monotonic()
     ctx.progress.start(name)
@@ -140,6 +137,11 @@ def run_resource(
         error = f"{type(exc).__name__}: {exc}".splitlines()[0]
     finally:
         ctx.progress.finish(name)
+    if status == RunStatus.OK:
+        # after the run, never before it: once per sync (the daemon: once an hour), on a
+        # view of its own, so the resource's own request count stays its own
+        ctx.platform.refresh(DattoClient(session, Lane.HIGH))
+    result.details.update(ctx.platform.details())
     error = redact(error) if error else None  # it goes to sync_runs and the log
     report = ResourceReport(
         resource=name,
@@ -223,8 +225,7 @@ def run_sync(
             stop=session.stop,
             progress=progress or NoProgress(),
         )
-        ctx.platform.refresh(first)  # once per sync: the version goes in each run's details
-        report.requests = first.counter.count
+        asked = ctx.platform.requests
         for name in order:
             if ctx.stop.is_set():
                 break
@@ -234,6 +235,7 @@ def run_sync(
             if isinstance(failure, ABORTS_ALL):
                 raise failure
         report.seconds = time.monotonic() - started
+        report.requests += ctx.platform.requests - asked  # the platform status, if asked
         return report
     finally:
         if own_session:

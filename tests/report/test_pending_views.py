@@ -1,5 +1,5 @@
-"""The two views whose tables have not landed: their SQL on contract-shaped stand-ins, now;
-on the real tables once ``device_daily`` and ``job_results`` exist (skipped until then)."""
+"""The two views that waited for their tables: their SQL on contract-shaped stand-ins, and
+on the real tables (``job_results`` has landed; ``device_daily`` is skipped until it does)."""
 
 from __future__ import annotations
 
@@ -103,11 +103,6 @@ def test_patch_compliance_daily_after_a_real_sync(engine: Engine) -> None:
         assert got == {s: (len(v), sum(v)) for s, v in want.items()}
 
 
-@pytest.mark.skipif(
-    "job_results" not in metadata.tables,
-    reason="job_results lands with the jobs issue; until then the SQL is tested on stand-ins "
-    "above (run again once it has its migration)",
-)
 def test_job_outcomes_daily_after_a_real_sync(engine: Engine) -> None:
     with small_sim(devices=30, sites=3, seed=7) as sim:
         run_sync(settings_for(sim), None, engine=engine)
