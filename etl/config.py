@@ -117,7 +117,12 @@ class BudgetSettings(_Section):
 class SyncSettings(_Section):
     """What each resource fetches."""
 
-    activity_logs_history_days: int = Field(90, ge=1)
+    # Datto keeps 180 days of activity: the first sync takes all of it (the table is the archive)
+    activity_logs_history_days: int = Field(180, ge=1)
+    job_output_max_chars: int = Field(65_536, ge=0)  # stdout/stderr kept per component
+    # A result still pending with no news in the activity log is asked again after this long
+    # (0: every run). Expired and retired results leave no log entry; this finds them.
+    job_recheck_hours: float = Field(6.0, ge=0)
     alerts_overlap_minutes: float = Field(10.0, ge=0)
     lock_wait_seconds: float = Field(60.0, ge=0)
     resources: list[str] = []

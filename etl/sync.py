@@ -150,6 +150,11 @@ def run_resource(
             ctx.progress.finish(name)
     result.details.update(issues.details())
     issues.warn(name)
+    if status == RunStatus.OK:
+        # after the run, never before it: once per sync (the daemon: once an hour), on a
+        # view of its own, so the resource's own request count stays its own
+        ctx.platform.refresh(DattoClient(session, Lane.HIGH))
+    result.details.update(ctx.platform.details())
     error = redact(error) if error else None  # it goes to sync_runs and the log
     report = ResourceReport(
         resource=name,
@@ -236,6 +241,7 @@ def run_sync(
             progress=progress or NoProgress(),
             clock=clock,
         )
+        asked = ctx.platform.requests
         for name in order:
             if ctx.stop.is_set():
                 break
@@ -245,6 +251,7 @@ def run_sync(
             if isinstance(failure, ABORTS_ALL):
                 raise failure
         report.seconds = time.monotonic() - started
+        report.requests += ctx.platform.requests - asked  # the platform status, if asked
         return report
     finally:
         if own_session:

@@ -179,12 +179,15 @@ class SnapshotResource(Shape):
 
     paths: ClassVar[tuple[str, ...]]
     items_key: ClassVar[str]
+    #: The item field counted against ``totalCount`` when items and main-table rows are not
+    #: one to one (a site with several network ids, or none); None: the main table's key.
+    count_key: ClassVar[str | None] = None
 
     def read(self, ctx: RunContext, path: str, rows: Rows) -> bool:
         """Every page of one list into ``rows``; whether the read was provably complete."""
         main = self.tables[0]
         skipped_before = current().skipped_items()
-        keys: set[tuple[Any, ...]] = set()
+        keys: set[Any] = set()
         expected: int | None = None
         filled = 0
         for page in ctx.client.paginate(path, self.items_key):
@@ -192,9 +195,13 @@ class SnapshotResource(Shape):
             found = self.rows(page.items, None)
             for table, new in found.items():
                 rows[table] += new
-            # rows are not stamped yet: their key within the account is the key less account_uid
-            key = [k for k in key_of(main) if k != "account_uid"]
-            keys |= {tuple(r[k] for k in key) for r in found.get(main, ())}
+            if self.count_key:
+                named = {i.get(self.count_key) for i in page.items if isinstance(i, dict)}
+                keys |= named - {None}
+            else:
+                # rows are not stamped yet: their key in the account is the key less account_uid
+                key = [k for k in key_of(main) if k != "account_uid"]
+                keys |= {tuple(r[k] for k in key) for r in found.get(main, ())}
             ctx.result.rows_seen += len(page.items)
             ctx.result.pages += 1
             filled += bool(page.items)
