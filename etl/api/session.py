@@ -220,20 +220,24 @@ class DattoSession:
             raise
         return self._decode(resp, body)
 
-    def _read(self, response: httpx.Response) -> bytearray:
+    def _read(self, response: httpx.Response) -> bytes:
         """The body, decompressed, refused past the size cap as it comes in.
 
         The transport caps what arrives; this caps what it unpacks to (a small gzip body may
-        inflate a thousandfold).
+        inflate a thousandfold). Pieces are kept apart and joined once at the end: a buffer
+        grown piece by piece is copied as it grows, and the copies it leaves behind held a
+        refused 64 MB page at several times its size.
         """
-        body = bytearray()
+        pieces: list[bytes] = []
+        size = 0
         for piece in response.iter_bytes():
-            body += piece
-            if len(body) > self.max_bytes:
+            size += len(piece)
+            if size > self.max_bytes:
                 raise too_large(response.request.url.path, self.max_bytes)
-        return body
+            pieces.append(piece)
+        return b"".join(pieces)
 
-    def _decode(self, response: httpx.Response, body: bytearray) -> Any:
+    def _decode(self, response: httpx.Response, body: bytes) -> Any:
         status, path = response.status_code, response.request.url.path
         if status == 200:
             try:
@@ -320,7 +324,7 @@ class DattoSession:
         pause(self.clock, seconds, self.stop)
 
 
-def _is_json(body: bytearray) -> bool:
+def _is_json(body: bytes) -> bool:
     """True when the body parses as JSON (Datto's own errors do; an edge's block page not)."""
     try:
         json.loads(body)
