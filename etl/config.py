@@ -30,6 +30,7 @@ FIXED_ENV = {
     "DATTO_ETL_DATABASE_URL": ("database", "url"),
 }
 SECRET_KEYS = {("datto", "api_key"), ("datto", "api_secret")}
+DEADLINE_FACTOR = 3  # default request deadline: a slow first byte, then time to read the body
 
 
 class _Section(BaseModel):
@@ -47,6 +48,11 @@ class DattoSettings(_Section):
     api_secret: SecretStr | None = None
     page_size: int = Field(250, ge=1, le=250)
     timeout_seconds: float = Field(60.0, gt=0)
+    # the whole request, first byte to last (None: DEADLINE_FACTOR x timeout_seconds): a
+    # server that trickles its body resets the read timeout with every byte
+    request_deadline_seconds: float | None = Field(None, gt=0, allow_inf_nan=False)
+    max_response_mb: float = Field(64.0, gt=0, allow_inf_nan=False)  # a bigger body: refused
+    breaker_failures: int = Field(5, ge=1)  # failed requests in a row that stop a resource
     max_retries: int = Field(5, ge=0, le=20)
 
     @field_validator("api_url")
@@ -69,6 +75,16 @@ class DattoSettings(_Section):
     def _strip(cls, value: SecretStr | None) -> SecretStr | None:
         # A secret pasted with a trailing newline fails at Datto like a wrong one.
         return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @property
+    def deadline_seconds(self) -> float:
+        """The total deadline of one request: the setting, else a multiple of the timeout."""
+        return self.request_deadline_seconds or DEADLINE_FACTOR * self.timeout_seconds
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest body accepted, in bytes (``max_response_mb`` MB of 10**6 bytes)."""
+        return max(1, int(self.max_response_mb * 1_000_000))
 
     @property
     def origin(self) -> str:
@@ -101,7 +117,12 @@ class BudgetSettings(_Section):
 class SyncSettings(_Section):
     """What each resource fetches."""
 
-    activity_logs_history_days: int = Field(90, ge=1)
+    # Datto keeps 180 days of activity: the first sync takes all of it (the table is the archive)
+    activity_logs_history_days: int = Field(180, ge=1)
+    job_output_max_chars: int = Field(65_536, ge=0)  # stdout/stderr kept per component
+    # A result still pending with no news in the activity log is asked again after this long
+    # (0: every run). Expired and retired results leave no log entry; this finds them.
+    job_recheck_hours: float = Field(6.0, ge=0)
     alerts_overlap_minutes: float = Field(10.0, ge=0)
     lock_wait_seconds: float = Field(60.0, ge=0)
     resources: list[str] = []
@@ -123,6 +144,13 @@ class ScheduleSettings(_Section):
     stale_after: float = Field(3.0, ge=1)  # ... or a last good run this many cadences old
 
 
+class HistorySettings(_Section):
+    """What the ETL records of how devices, sites and software lists change (etl/history)."""
+
+    enabled: bool = True
+    device_daily_days: int | None = Field(None, ge=1)  # None: keep every day
+
+
 class Settings(_Section):
     """Everything the tool needs, validated and frozen."""
 
@@ -132,6 +160,7 @@ class Settings(_Section):
     sync: SyncSettings = SyncSettings()
     log: LogSettings = LogSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    history: HistorySettings = HistorySettings()
 
     def require_credentials(self) -> None:
         """Raise a ConfigError naming every missing piece needed to call the API."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from graphlib import TopologicalSorter
 from typing import Any
 
@@ -136,7 +138,7 @@ def run_resource(
     client = DattoClient(session, lane)
     result = ResourceResult()
     # this run's own clock, request counter and result
-    rctx = replace(ctx, client=client, started_at=utcnow(), result=result)
+    rctx = replace(ctx, client=client, started_at=ctx.clock(), result=result)
     run_id = start_run(ctx.engine, ctx.account_uid, name)
     started = time.monotonic()
     ctx.progress.start(name)
@@ -148,6 +150,11 @@ def run_resource(
             ctx.progress.finish(name)
     result.details.update(issues.details())
     issues.warn(name)
+    if status == RunStatus.OK:
+        # after the run, never before it: once per sync (the daemon: once an hour), on a
+        # view of its own, so the resource's own request count stays its own
+        ctx.platform.refresh(DattoClient(session, Lane.HIGH))
+    result.details.update(ctx.platform.details())
     error = redact(error) if error else None  # it goes to sync_runs and the log
     report = ResourceReport(
         resource=name,
@@ -199,13 +206,15 @@ def run_sync(
     session: DattoSession | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> SyncReport:
     """Sync ``names`` (all resources when empty) and return the report.
 
     ``session`` is the API session to use (one is opened, with ``stop``, when None); its
-    stop event stops the run. Raises only for what stops everything: bad config, database
-    trouble, credentials, an IP block. Per-resource failures are in the report
-    (``report.ok`` is False).
+    stop event stops the run. ``clock`` is the wall clock each resource run is dated by
+    (tests hand in the simulator's, to move days). Raises only for what stops everything:
+    bad config, database trouble, credentials, an IP block. Per-resource failures are in the
+    report (``report.ok`` is False).
     """
     if session is not None and stop is not None and stop is not session.stop:
         raise ValueError("run_sync: give the stop event to the session")
@@ -230,7 +239,9 @@ def run_sync(
             settings=settings,
             stop=session.stop,
             progress=progress or NoProgress(),
+            clock=clock,
         )
+        asked = ctx.platform.requests
         for name in order:
             if ctx.stop.is_set():
                 break
@@ -240,6 +251,7 @@ def run_sync(
             if isinstance(failure, ABORTS_ALL):
                 raise failure
         report.seconds = time.monotonic() - started
+        report.requests += ctx.platform.requests - asked  # the platform status, if asked
         return report
     finally:
         if own_session:

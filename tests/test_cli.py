@@ -127,11 +127,11 @@ def sync_run_status(db: Path, resource: str) -> str | None:
 
 def test_a_signal_ends_a_sync_waiting_for_the_budget(tmp_path: Path) -> None:
     db = tmp_path / "etl.db"
-    with Simulator(devices=20, sites=2) as sim:
+    # an account whose request_rate reports an hour's window: three requests an hour (the
+    # token, the first look and the account) fill it
+    with Simulator(devices=20, sites=2, rate_window=3600) as sim:
         env = sim_env(sim, f"sqlite:///{db}")
-        # three requests an hour: the token, the first look and the account fill the window
         env["DATTO_ETL_BUDGET_REQUESTS_PER_MINUTE"] = "3"
-        env["DATTO_ETL_BUDGET_WINDOW_SECONDS"] = "3600"
         proc = subprocess.Popen(
             [sys.executable, "-m", "etl", "sync", "sites"],
             env=env,

@@ -3,10 +3,11 @@
 The API pages with ``searchAfter`` links (``nextPageUrl``), has no "since this entry" filter
 a client may set by hand, and its ``from`` takes whole seconds. So each run asks for
 ``from`` = the second of the newest entry stored (the first run: now minus
-``sync.activity_logs_history_days``), ``order=asc``, and follows ``nextPageUrl`` until an
-empty page. Entries of that boundary second that were already stored are dropped before
-the upsert (their ids travel in the cursor), so no entry is written twice and an entry that
-arrived in that same second later is not lost.
+``sync.activity_logs_history_days``, by default 180: Datto's whole retention), ``order=asc``,
+and follows ``nextPageUrl`` until an empty page. Entries of that boundary second that were
+already stored are dropped before the upsert (their ids travel in the cursor), so no entry
+is written twice and an entry that arrived in that same second later is not lost. Rows are
+never deleted: past Datto's retention the table is the only archive of the activity.
 
 Paging stops on an empty page; when the first page already holds every match (its
 ``totalCount``), its next link, which leads to an empty page, is not followed: an

@@ -4,7 +4,8 @@ Fetched under the audits' rule: only devices (class ``device``) whose ``last_aud
 moved since their stored software list (``device_software_audits.audited_at``), once for a
 device never seen. Each device's list is replaced as one set: titles gone from the audit
 are deleted, unchanged ones are not rewritten (their ``synced_at`` tells when they first
-appeared or last changed).
+appeared or last changed). ``device_software_history`` keeps when each title and version
+came and went (:mod:`etl.history.software`), written in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import Column, Connection, Integer, String, Text
 from etl.api.budget import Lane
 from etl.db.load import replace_sets, upsert
 from etl.db.schema import UTCDateTime, account_table
+from etl.history import software as history
 from etl.resources.base import NIGHTLY, RunContext, register
 from etl.resources.convert import mapped, table_row
 from etl.resources.devices import due_devices
@@ -92,3 +94,7 @@ class DeviceSoftware(PerDeviceResource):
         )
         upsert(conn, device_software_audits, ctx.stamp(rows[device_software_audits]))  # bookkeeping
         return written
+
+    def track(self, ctx: RunContext, conn: Connection, rows: Rows) -> int:
+        lists = rows[device_software_audits]  # one per device whose list was saved
+        return history.observe(ctx, conn, rows[device_software], lists)

@@ -45,14 +45,22 @@ def small_pages(sim: Simulator, size: int) -> Settings:
     )
 
 
+def history(sim: Simulator, days: int) -> Settings:
+    settings = settings_for(sim)
+    return settings.model_copy(
+        update={"sync": settings.sync.model_copy(update={"activity_logs_history_days": days})}
+    )
+
+
 def test_backfill_then_only_new_entries(engine: Engine) -> None:
     with small_sim() as sim:
-        assert sync(sim, engine, NAME).ok
+        settings = history(sim, 90)
+        assert sync(sim, engine, NAME, settings).ok
         (start,) = requested_from(sim)
         assert abs(start - (datetime.now(UTC) - timedelta(days=90))) < timedelta(minutes=5)
         want = since(sim, start)
         older = len(sim_activity.activities(sim)) - len(want)
-        assert want and older  # the 120-day history reaches past the 90-day backfill
+        assert want and older  # the 120-day history reaches past a 90-day backfill
         stored = {r.id: r for r in rows(engine, activity_logs)}
         assert set(stored) == set(want)
         for uid, entry in want.items():
@@ -65,14 +73,14 @@ def test_backfill_then_only_new_entries(engine: Engine) -> None:
 
         new = sim_activity.add_activity(sim, 7)
         sim.reset_records()
-        report = sync(sim, engine, NAME)
+        report = sync(sim, engine, NAME, settings)
         assert report.ok
         assert sim.count("GET /v2/activity-logs") == 1  # they fit on the first page
         assert line(report, "activity_logs").rows_written == 7
         assert {r.id for r in rows(engine, activity_logs)} == set(want) | {e["id"] for e in new}
 
         sim.reset_records()
-        report = sync(sim, engine, NAME)
+        report = sync(sim, engine, NAME, settings)
         assert sim.count("GET /v2/activity-logs") == 1
         assert line(report, "activity_logs").rows_written == 0
 
@@ -159,3 +167,17 @@ def test_an_unreadable_date_is_counted_and_warned_once_never_a_silent_null(
     assert details["unreadable_times"]["count"] == len(spoiled)
     (warning,) = unreadable_warnings(caplog)  # one line for the run, not one per page
     assert f"{len(spoiled)} time value(s)" in warning and "activity_logs.date" in warning
+
+
+def test_first_sync_takes_datto_s_whole_retention_and_keeps_it_beyond(engine: Engine) -> None:
+    with small_sim() as sim:
+        assert sync(sim, engine, NAME).ok  # default: 180 days, Datto's whole retention
+        (start,) = requested_from(sim)
+        assert abs(start - (datetime.now(UTC) - timedelta(days=180))) < timedelta(minutes=5)
+        everything = {e["id"] for e in sim_activity.activities(sim)}
+        assert {r.id for r in rows(engine, activity_logs)} == everything
+        sim.clock.advance(200 * 86_400)  # 200 days on: Datto has dropped all of them
+        new = sim_activity.add_activity(sim, 3)
+        assert sync(sim, engine, NAME).ok
+        # the table is the only archive: nothing is deleted with Datto's retention
+        assert {r.id for r in rows(engine, activity_logs)} == everything | {e["id"] for e in new}
