@@ -249,3 +249,15 @@ def test_requests_needed_is_known_ahead(engine: Engine) -> None:
         assert asked[JOB] + asked[COMPONENTS] == 2 and asked[RESULT] == 4
         with engine.connect() as conn:
             assert REGISTRY["job_results"].requests_needed(conn, sim.account_uid) == 0
+
+
+def test_statuses_in_lower_case_are_final_too(engine: Engine) -> None:
+    with small_sim(devices=60, sites=3, job_status_case="lower") as sim:
+        assert run(sim, engine).ok
+        assert_mirrors(sim, engine)
+        states = {(r.job_uid, r.device_uid): r.state for r in rows(engine, job_targets)}
+        results = rows(engine, job_results)
+        assert "success" in {r.job_deployment_status for r in results}
+        for r in results:
+            final = r.job_deployment_status != "pending" and r.job_deployment_status != "running"
+            assert states[r.job_uid, r.device_uid] == ("final" if final else "due")
