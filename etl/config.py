@@ -30,10 +30,13 @@ FIXED_ENV = {
     "DATTO_ETL_DATABASE_URL": ("database", "url"),
 }
 SECRET_KEYS = {("datto", "api_key"), ("datto", "api_secret")}
+DEADLINE_FACTOR = 3  # default request deadline: a slow first byte, then time to read the body
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan (TOML literals, or "inf" in the environment) are no duration, ratio or
+    # count: refused with the key named, like any other bad value
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DattoSettings(_Section):
@@ -45,6 +48,11 @@ class DattoSettings(_Section):
     api_secret: SecretStr | None = None
     page_size: int = Field(250, ge=1, le=250)
     timeout_seconds: float = Field(60.0, gt=0)
+    # the whole request, first byte to last (None: DEADLINE_FACTOR x timeout_seconds): a
+    # server that trickles its body resets the read timeout with every byte
+    request_deadline_seconds: float | None = Field(None, gt=0, allow_inf_nan=False)
+    max_response_mb: float = Field(64.0, gt=0, allow_inf_nan=False)  # a bigger body: refused
+    breaker_failures: int = Field(5, ge=1)  # failed requests in a row that stop a resource
     max_retries: int = Field(5, ge=0, le=20)
 
     @field_validator("api_url")
@@ -67,6 +75,16 @@ class DattoSettings(_Section):
     def _strip(cls, value: SecretStr | None) -> SecretStr | None:
         # A secret pasted with a trailing newline fails at Datto like a wrong one.
         return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @property
+    def deadline_seconds(self) -> float:
+        """The total deadline of one request: the setting, else a multiple of the timeout."""
+        return self.request_deadline_seconds or DEADLINE_FACTOR * self.timeout_seconds
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest body accepted, in bytes (``max_response_mb`` MB of 10**6 bytes)."""
+        return max(1, int(self.max_response_mb * 1_000_000))
 
     @property
     def origin(self) -> str:
@@ -126,6 +144,13 @@ class ScheduleSettings(_Section):
     stale_after: float = Field(3.0, ge=1)  # ... or a last good run this many cadences old
 
 
+class HistorySettings(_Section):
+    """What the ETL records of how devices, sites and software lists change (etl/history)."""
+
+    enabled: bool = True
+    device_daily_days: int | None = Field(None, ge=1)  # None: keep every day
+
+
 class Settings(_Section):
     """Everything the tool needs, validated and frozen."""
 
@@ -135,6 +160,7 @@ class Settings(_Section):
     sync: SyncSettings = SyncSettings()
     log: LogSettings = LogSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    history: HistorySettings = HistorySettings()
 
     def require_credentials(self) -> None:
         """Raise a ConfigError naming every missing piece needed to call the API."""
@@ -180,12 +206,17 @@ def _env_overrides(env: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], l
     return out, problems
 
 
-def _describe(loc: tuple[Any, ...], msg: str, value: Any) -> str:
+def _describe(
+    loc: tuple[Any, ...], msg: str, value: Any, from_env: set[tuple[str, str]], file: Any
+) -> str:
+    """One line: the key, what is wrong, the value (never a secret's), and where it was set."""
     path = ".".join(str(p) for p in loc)
     where = f" (environment: DATTO_ETL_{'_'.join(str(p) for p in loc).upper()})"
     for env_name, target in FIXED_ENV.items():
         if tuple(loc) == target:
             where = f" (environment: {env_name})"
+    if tuple(loc[:2]) not in from_env and file is not None:
+        where = f" (config file {file})"
     shown = "" if tuple(loc[:2]) in SECRET_KEYS else f"; got {value!r}"
     return f"{path}: {msg}{shown}{where}"
 
@@ -229,7 +260,8 @@ def load_settings(
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            problems.append(_describe(err["loc"], err["msg"], err.get("input")))
+            from_env = {(s, k) for s, values in overrides.items() for k in values}
+            problems.append(_describe(err["loc"], err["msg"], err.get("input"), from_env, chosen))
         raise ConfigError(problems) from None
     if problems:
         raise ConfigError(problems)

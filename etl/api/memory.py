@@ -4,8 +4,10 @@ One small JSON file per account (origin + a hash of the API key, never the key i
 state directory, beside the run lock of :mod:`etl.lock`. A new process reads it to learn
 that Datto still blocks this IP (and makes no call until the block ends), and to count the
 requests the previous run made in the last window against its own budget, so two runs in a
-row stay within one budget. Inside a process every client of an account shares one
-:class:`~etl.api.budget.RateBudget` (:func:`budget_for`).
+row stay within one budget, and the window size the API last reported (so a new process
+paces by the account's window before its own first look at ``request_rate``). Inside a
+process every client of an account shares one :class:`~etl.api.budget.RateBudget`
+(:func:`budget_for`).
 """
 
 from __future__ import annotations
@@ -94,9 +96,17 @@ class AccountMemory:
             return []
         return [float(t) for t in times if isinstance(t, int | float)]
 
-    def save_window(self, times: list[float]) -> None:
-        """Remember our requests of the current window (epoch seconds)."""
-        self._write(window=[round(t, 3) for t in times], pid=os.getpid())
+    def window_seconds(self) -> float | None:
+        """The rolling window the API last reported for this account (seconds), if known."""
+        value = self.read().get("window_seconds")
+        if isinstance(value, int | float) and 0 < value < 86_400:
+            return float(value)
+        return None
+
+    def save_window(self, times: list[float], seconds: float | None = None) -> None:
+        """Remember our requests of the current window (epoch seconds) and its size."""
+        size = {} if seconds is None else {"window_seconds": seconds}
+        self._write(window=[round(t, 3) for t in times], pid=os.getpid(), **size)
 
 
 def budget_for(datto: DattoSettings, settings: BudgetSettings) -> RateBudget:
@@ -118,6 +128,9 @@ def budget_for(datto: DattoSettings, settings: BudgetSettings) -> RateBudget:
     budget.set_limit(settings.requests_per_minute)
     memory = AccountMemory.of(datto, settings)
     if fresh:
+        window = memory.window_seconds()
+        if window is not None:  # the account's own, as the API last reported it
+            budget.window = window
         now = time.time()
         budget.seed([now - t for t in memory.window()])
     until = memory.blocked_until()
@@ -129,7 +142,9 @@ def budget_for(datto: DattoSettings, settings: BudgetSettings) -> RateBudget:
 def remember_window(datto: DattoSettings, settings: BudgetSettings, budget: RateBudget) -> None:
     """Write this budget's current window to the account's memory (for the next process)."""
     now = time.time()
-    AccountMemory.of(datto, settings).save_window([now - age for age in budget.window_ages()])
+    AccountMemory.of(datto, settings).save_window(
+        [now - age for age in budget.window_ages()], budget.reported_window
+    )
 
 
 __all__ = [

@@ -16,7 +16,7 @@ still reports exactly what it left in the database.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,6 +78,7 @@ class Transaction:
 
     conn: Connection
     written: int = 0
+    history: int = 0  # history rows (etl.history), reported apart: details["history_rows"]
 
 
 @dataclass
@@ -91,6 +92,9 @@ class RunContext:
     stop: threading.Event = field(default_factory=threading.Event)
     progress: Progress = field(default_factory=NoProgress)
     started_at: datetime = field(default_factory=utcnow)
+    #: The wall clock (aware UTC) a run's ``started_at`` is read from: history versions and
+    #: daily snapshots are dated by it, so tests move it day by day with the simulator's.
+    clock: Callable[[], datetime] = utcnow
     result: ResourceResult = field(default_factory=ResourceResult)
     #: The platform's status, shared by the runs of a sync or daemon (version in each run).
     platform: PlatformStatus = field(default_factory=PlatformStatus)
@@ -112,6 +116,9 @@ class RunContext:
             tx = Transaction(conn)
             yield tx
         self.result.rows_written += tx.written
+        if tx.history:
+            details = self.result.details
+            details["history_rows"] = details.get("history_rows", 0) + tx.history
 
 
 class Resource:

@@ -34,6 +34,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 def shots(tmp_path: Path) -> Path:
     """Where screenshots go: ``docs/`` when asked to refresh them, else the temporary folder."""
     return DOCS if os.environ.get("ETL_TEST_SCREENSHOTS") == "docs" else tmp_path
+
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
     "--headless",
