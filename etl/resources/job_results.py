@@ -34,6 +34,7 @@ from etl.resources.job_log import (
     FINAL,
     FINAL_STATUSES,
     NOT_TARGETED,
+    RECHECK,
     FromJobLog,
     job_targets,
     scan,
@@ -165,7 +166,7 @@ class JobResults(FromJobLog[Pair]):
         "stdout/stderr once final; nothing when no job ran"
     )
 
-    def requests_needed(self, conn: Connection, account_uid: str, recheck: float = 6.0) -> int:
+    def requests_needed(self, conn: Connection, account_uid: str, recheck: float = RECHECK) -> int:
         """One per pair due (known ahead); flagged output adds one or two once final."""
         new = unseen(conn, account_uid, scan(conn, account_uid))
         return len(due_pairs(conn, account_uid, recheck)) + len(new)

@@ -26,7 +26,7 @@ from etl.errors import APIError, NotFoundError
 from etl.resources.base import RunContext, register
 from etl.resources.common import Misses, fetch_lists
 from etl.resources.convert import Field, Spec, always_none, numbered
-from etl.resources.job_log import FromJobLog, job_targets, scan, unseen
+from etl.resources.job_log import RECHECK, FromJobLog, job_targets, scan, unseen
 
 SECRET = re.compile(r"pass|pwd|secret|token|credential|api.?key|private.?key|auth", re.I)
 
@@ -131,7 +131,7 @@ class Jobs(FromJobLog[DueJob]):
     def due(self, conn: Connection, account_uid: str, recheck_hours: float) -> list[DueJob]:
         return due_jobs(conn, account_uid, recheck_hours)
 
-    def requests_needed(self, conn: Connection, account_uid: str, recheck: float = 6.0) -> int:
+    def requests_needed(self, conn: Connection, account_uid: str, recheck: float = RECHECK) -> int:
         """Two per job the log named that is not stored, one per active job due."""
         due = due_jobs(conn, account_uid, recheck)
         new = {job for job, _ in unseen(conn, account_uid, scan(conn, account_uid))}
