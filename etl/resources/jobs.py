@@ -22,7 +22,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Connection, Integer, String,
 
 from etl.db.load import replace_sets, upsert
 from etl.db.schema import UTCDateTime, utcnow
-from etl.errors import APIError, NotFoundError
+from etl.errors import APIError, MalformedResponseError, NotFoundError
 from etl.resources.base import RunContext, register
 from etl.resources.common import Misses, fetch_lists
 from etl.resources.convert import Field, Spec, always_none, numbered
@@ -144,27 +144,44 @@ class Jobs(FromJobLog[DueJob]):
         found: dict[str, dict[str, Any]] = {}
         now = utcnow()
         for path, body in ctx.client.get_many(list(wanted)):
+            if ctx.stop.is_set():
+                break  # nothing more is sent; what came back is saved
             job = wanted[path]
             if isinstance(body, NotFoundError):
                 found[job.uid] = {**JOB.row({"uid": job.uid}), "not_found": True}
             elif isinstance(body, APIError) or not isinstance(body, dict):
-                misses.add(job.uid, body if isinstance(body, APIError) else APIError("not a job"))
+                misses.add(
+                    job.uid,
+                    body if isinstance(body, APIError) else MalformedResponseError("not a job"),
+                )
             else:
                 found[job.uid] = {**JOB.row(body), "job_uid": job.uid}
             if job.uid in found:
                 found[job.uid]["checked_at"] = now
-        new = [job.uid for job in batch if job.new and job.uid in found]
+        # a job Datto does not know has no components to ask for
+        new = [
+            job.uid
+            for job in batch
+            if job.new and not found.get(job.uid, {}).get("not_found", True)
+        ]
         comps: list[Any] = []
         variables: list[Any] = []
-        paths = {f"/v2/job/{uid}/components": uid for uid in new}
+        # stopped: no component is asked, and the new jobs wait for the next run
+        paths = {} if ctx.stop.is_set() else {f"/v2/job/{uid}/components": uid for uid in new}
+        unanswered = set(new)
         for path, items in fetch_lists(ctx.client, list(paths), "jobComponents"):
+            if ctx.stop.is_set():
+                break
             uid = paths[path]
+            unanswered.discard(uid)
             if isinstance(items, APIError) and not isinstance(items, NotFoundError):
                 misses.add(uid, items)  # asked again next run, job and all
                 del found[uid]
             elif not isinstance(items, APIError):
                 c, v = component_rows(uid, items)
                 comps, variables = comps + c, variables + v
+        for uid in unanswered:  # stopped before its components came: asked again next run
+            found.pop(uid, None)
         ctx.result.pages += len(found) + len(paths)
         ctx.result.rows_seen += len(found) + len(comps)
         done = [uid for uid in new if uid in found]

@@ -261,3 +261,23 @@ def test_statuses_in_lower_case_are_final_too(engine: Engine) -> None:
         for r in results:
             final = r.job_deployment_status != "pending" and r.job_deployment_status != "running"
             assert states[r.job_uid, r.device_uid] == ("final" if final else "due")
+
+
+def test_a_stop_among_the_jobs_asks_each_job_and_its_components_once(engine: Engine) -> None:
+    with small_sim(devices=200, sites=4, jobs=12) as sim:
+        stop = threading.Event()
+
+        def stop_after(s: Simulator, req: Any) -> None:
+            if req.endpoint == JOB and s.count(JOB) >= 2:
+                stop.set()
+
+        sim.hooks.append(stop_after)
+        first = run(sim, engine, stop=stop)
+        sim.hooks.remove(stop_after)
+        assert line(first, "jobs").status == "stopped"
+        asked = job_requests(sim)
+        stored = len(rows(engine, jobs))
+        assert asked[COMPONENTS] == stored  # a stored job has its components
+        assert run(sim, engine).ok
+        assert_mirrors(sim, engine)
+        assert job_requests(sim)[COMPONENTS] == 12 - stored  # none asked twice
