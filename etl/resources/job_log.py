@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import Column, Connection, String, func, select
 
 from etl.api.timestamps import to_utc
+from etl.config import SyncSettings
 from etl.db.load import chunks, upsert
 from etl.db.schema import UTCDateTime, account_table, utcnow
 from etl.db.state import iso, load_cursor, save_cursor
@@ -37,6 +38,8 @@ from etl.resources.devices import devices
 from etl.resources.sites import sites
 
 T = TypeVar("T")
+#: ``sync.job_recheck_hours`` by default (for callers without settings: the cost planner)
+RECHECK: float = SyncSettings.model_fields["job_recheck_hours"].default
 CURSOR = "job_targets"  # the sync_state entry both job resources advance
 DUE, FINAL, NOT_TARGETED = "due", "final", "not_targeted"
 #: jobDeploymentStatus values after which a result never changes (any case).

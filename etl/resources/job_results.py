@@ -25,7 +25,7 @@ from sqlalchemy import Boolean, Column, Connection, Integer, String, Text, and_,
 from etl.api.budget import Lane
 from etl.db.load import upsert
 from etl.db.schema import UTCDateTime, utcnow
-from etl.errors import APIError, NotFoundError
+from etl.errors import APIError, MalformedResponseError, NotFoundError
 from etl.resources.base import RunContext, register
 from etl.resources.common import Misses
 from etl.resources.convert import Field, Spec, always_none, numbered
@@ -34,6 +34,7 @@ from etl.resources.job_log import (
     FINAL,
     FINAL_STATUSES,
     NOT_TARGETED,
+    RECHECK,
     FromJobLog,
     job_targets,
     scan,
@@ -165,7 +166,7 @@ class JobResults(FromJobLog[Pair]):
         "stdout/stderr once final; nothing when no job ran"
     )
 
-    def requests_needed(self, conn: Connection, account_uid: str, recheck: float = 6.0) -> int:
+    def requests_needed(self, conn: Connection, account_uid: str, recheck: float = RECHECK) -> int:
         """One per pair due (known ahead); flagged output adds one or two once final."""
         new = unseen(conn, account_uid, scan(conn, account_uid))
         return len(due_pairs(conn, account_uid, recheck)) + len(new)
@@ -188,7 +189,10 @@ class JobResults(FromJobLog[Pair]):
                 answers[pair] = body
                 states[pair] = FINAL if is_final(body.get("jobDeploymentStatus")) else DUE
             else:
-                misses.add(path, body if isinstance(body, APIError) else APIError("not a result"))
+                misses.add(
+                    path,
+                    body if isinstance(body, APIError) else MalformedResponseError("not a result"),
+                )
         outputs = self.outputs(ctx, answers, states, misses)
         limit = ctx.settings.sync.job_output_max_chars
         results, parts = [], []

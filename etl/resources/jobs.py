@@ -22,11 +22,11 @@ from sqlalchemy import BigInteger, Boolean, Column, Connection, Integer, String,
 
 from etl.db.load import replace_sets, upsert
 from etl.db.schema import UTCDateTime, utcnow
-from etl.errors import APIError, NotFoundError
+from etl.errors import APIError, MalformedResponseError, NotFoundError
 from etl.resources.base import RunContext, register
 from etl.resources.common import Misses, fetch_lists
 from etl.resources.convert import Field, Spec, always_none, numbered
-from etl.resources.job_log import FromJobLog, job_targets, scan, unseen
+from etl.resources.job_log import RECHECK, FromJobLog, job_targets, scan, unseen
 
 SECRET = re.compile(r"pass|pwd|secret|token|credential|api.?key|private.?key|auth", re.I)
 
@@ -131,7 +131,7 @@ class Jobs(FromJobLog[DueJob]):
     def due(self, conn: Connection, account_uid: str, recheck_hours: float) -> list[DueJob]:
         return due_jobs(conn, account_uid, recheck_hours)
 
-    def requests_needed(self, conn: Connection, account_uid: str, recheck: float = 6.0) -> int:
+    def requests_needed(self, conn: Connection, account_uid: str, recheck: float = RECHECK) -> int:
         """Two per job the log named that is not stored, one per active job due."""
         due = due_jobs(conn, account_uid, recheck)
         new = {job for job, _ in unseen(conn, account_uid, scan(conn, account_uid))}
@@ -144,27 +144,44 @@ class Jobs(FromJobLog[DueJob]):
         found: dict[str, dict[str, Any]] = {}
         now = utcnow()
         for path, body in ctx.client.get_many(list(wanted)):
+            if ctx.stop.is_set():
+                break  # nothing more is sent; what came back is saved
             job = wanted[path]
             if isinstance(body, NotFoundError):
                 found[job.uid] = {**JOB.row({"uid": job.uid}), "not_found": True}
             elif isinstance(body, APIError) or not isinstance(body, dict):
-                misses.add(job.uid, body if isinstance(body, APIError) else APIError("not a job"))
+                misses.add(
+                    job.uid,
+                    body if isinstance(body, APIError) else MalformedResponseError("not a job"),
+                )
             else:
                 found[job.uid] = {**JOB.row(body), "job_uid": job.uid}
             if job.uid in found:
                 found[job.uid]["checked_at"] = now
-        new = [job.uid for job in batch if job.new and job.uid in found]
+        # a job Datto does not know has no components to ask for
+        new = [
+            job.uid
+            for job in batch
+            if job.new and not found.get(job.uid, {}).get("not_found", True)
+        ]
         comps: list[Any] = []
         variables: list[Any] = []
-        paths = {f"/v2/job/{uid}/components": uid for uid in new}
+        # stopped: no component is asked, and the new jobs wait for the next run
+        paths = {} if ctx.stop.is_set() else {f"/v2/job/{uid}/components": uid for uid in new}
+        unanswered = set(new)
         for path, items in fetch_lists(ctx.client, list(paths), "jobComponents"):
+            if ctx.stop.is_set():
+                break
             uid = paths[path]
+            unanswered.discard(uid)
             if isinstance(items, APIError) and not isinstance(items, NotFoundError):
                 misses.add(uid, items)  # asked again next run, job and all
                 del found[uid]
             elif not isinstance(items, APIError):
                 c, v = component_rows(uid, items)
                 comps, variables = comps + c, variables + v
+        for uid in unanswered:  # stopped before its components came: asked again next run
+            found.pop(uid, None)
         ctx.result.pages += len(found) + len(paths)
         ctx.result.rows_seen += len(found) + len(comps)
         done = [uid for uid in new if uid in found]

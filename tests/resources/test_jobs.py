@@ -249,3 +249,35 @@ def test_requests_needed_is_known_ahead(engine: Engine) -> None:
         assert asked[JOB] + asked[COMPONENTS] == 2 and asked[RESULT] == 4
         with engine.connect() as conn:
             assert REGISTRY["job_results"].requests_needed(conn, sim.account_uid) == 0
+
+
+def test_statuses_in_lower_case_are_final_too(engine: Engine) -> None:
+    with small_sim(devices=60, sites=3, job_status_case="lower") as sim:
+        assert run(sim, engine).ok
+        assert_mirrors(sim, engine)
+        states = {(r.job_uid, r.device_uid): r.state for r in rows(engine, job_targets)}
+        results = rows(engine, job_results)
+        assert "success" in {r.job_deployment_status for r in results}
+        for r in results:
+            final = r.job_deployment_status != "pending" and r.job_deployment_status != "running"
+            assert states[r.job_uid, r.device_uid] == ("final" if final else "due")
+
+
+def test_a_stop_among_the_jobs_asks_each_job_and_its_components_once(engine: Engine) -> None:
+    with small_sim(devices=200, sites=4, jobs=12) as sim:
+        stop = threading.Event()
+
+        def stop_after(s: Simulator, req: Any) -> None:
+            if req.endpoint == JOB and s.count(JOB) >= 2:
+                stop.set()
+
+        sim.hooks.append(stop_after)
+        first = run(sim, engine, stop=stop)
+        sim.hooks.remove(stop_after)
+        assert line(first, "jobs").status == "stopped"
+        asked = job_requests(sim)
+        stored = len(rows(engine, jobs))
+        assert asked[COMPONENTS] == stored  # a stored job has its components
+        assert run(sim, engine).ok
+        assert_mirrors(sim, engine)
+        assert job_requests(sim)[COMPONENTS] == 12 - stored  # none asked twice
