@@ -160,7 +160,8 @@ class Daemon:
         session = DattoSession(self.settings.datto, self.settings.budget, stop=self.stop)
         try:
             account_uid = fetch_account_uid(DattoClient(session, Lane.HIGH))
-            with account_lock(self.settings):  # held for the daemon's whole lifetime
+            # held for the daemon's whole lifetime
+            with account_lock(self.settings, engine=self.engine):
                 abandoned = close_running(self.engine, account_uid, "failed", ABANDONED)
                 if abandoned:
                     log.warning("closed %d run(s) left 'running' by a dead process", abandoned)
