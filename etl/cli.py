@@ -288,12 +288,14 @@ def run(
     resources: Annotated[
         list[str] | None, typer.Argument(help="Resources to schedule (default: all).")
     ] = None,
+    account: AccountOption = None,
 ) -> None:
-    """Keep the database fresh: every resource on its own cadence, until SIGTERM."""
+    """Keep the database fresh: every resource of every account on its own cadence, until
+    SIGTERM. Several daemons on one PostgreSQL database share the accounts."""
     from etl.scheduler import run_daemon
 
     with failures():
-        run_daemon(settings_for_command(), resources or None)
+        run_daemon(settings_for_command(), resources or None, account)
 
 
 @app.command()
