@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from etl.config import Settings
-from etl.errors import ConfigError, DattoETLError
+from etl.errors import ConfigError, CredentialsError, DattoETLError
 from etl.log import redact
 
 if TYPE_CHECKING:
@@ -40,6 +40,21 @@ class Account:
     def origin(self) -> str:
         """The API origin (platform) it is on."""
         return self.settings.datto.origin
+
+
+def describe_error(account: Account, exc: BaseException) -> str:
+    """The error's first line, redacted; refused credentials of a ``[[accounts]]`` entry name
+    where that account's secrets come from (the message speaks of ``DATTO_API_KEY``)."""
+    line = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    entry = next((e for e in account.settings.accounts if e.name == account.name), None)
+    if isinstance(exc, CredentialsError) and entry is not None:
+        where = (
+            f"its secrets_file {entry.secrets_file}"
+            if entry.secrets_file
+            else f"the variables {entry.api_key_env} and {entry.api_secret_env}"
+        )
+        line += f" (account {account.name} takes them from {where})"
+    return line
 
 
 def accounts_of(settings: Settings) -> list[Account]:
@@ -117,7 +132,7 @@ def sync_accounts(
         except ConfigError:
             raise
         except DattoETLError as exc:
-            log.error("account %s: %s", account.name, redact(str(exc).splitlines()[0]))
+            log.error("account %s: %s", account.name, describe_error(account, exc))
             return AccountOutcome(account.name, error=exc)
 
     if len(accounts) == 1:
@@ -134,6 +149,7 @@ __all__ = [
     "AccountOutcome",
     "accounts_of",
     "combined_exit_code",
+    "describe_error",
     "select_accounts",
     "sync_accounts",
 ]

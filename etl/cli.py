@@ -207,7 +207,7 @@ def sync_many(
 
     Returns the exit code covering them all (:func:`etl.accounts.combined_exit_code`).
     """
-    from etl.accounts import combined_exit_code, sync_accounts
+    from etl.accounts import combined_exit_code, describe_error, sync_accounts
     from etl.db.engine import make_engine
     from etl.stop import stop_on_signals
 
@@ -229,12 +229,12 @@ def sync_many(
     for outcome in outcomes:
         if outcome.report is not None:
             print_report(outcome.report, title=f"sync of {outcome.account}")
-    for outcome in outcomes:
-        problem = str(outcome.error).splitlines()[0] if outcome.error else None
+    for account, outcome in zip(chosen, outcomes, strict=True):
+        problem = describe_error(account, outcome.error) if outcome.error else None
         if outcome.report is None and problem is None:
             problem = "not started: stopped by signal"
         if problem:
-            err.print(f"account {outcome.account}: error: {redact(problem)}", markup=False)
+            err.print(f"account {outcome.account}: error: {problem}", markup=False)
         elif outcome.exit_code:
             err.print(f"account {outcome.account}: a resource failed", markup=False)
     out.print("rows per table: " + ", ".join(f"{k}={v}" for k, v in table_counts(engine).items()))

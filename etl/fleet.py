@@ -31,17 +31,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from etl.accounts import Account, select_accounts
+from etl.accounts import Account, describe_error, select_accounts
 from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.db.migrate import upgrade
 from etl.errors import DattoETLError, RunLockedError
-from etl.log import redact
 from etl.scheduler import STOP_GRACE_SECONDS, AccountSlots, Daemon
 
 log = logging.getLogger(__name__)
 MEMBER_CLASS = 0x45544C  # the first advisory lock key of daemon memberships ("ETL")
 MAX_MEMBERS = 256
+SETTLE_SECONDS = 2.0  # a new daemon counts the others this long after joining, then takes
 RETRY_CAP_SECONDS = 3600.0  # an account with refused credentials is tried again at most hourly
 
 
@@ -138,6 +138,8 @@ class Fleet:
         finally:
             engine.dispose()
         members = Members(self.settings.database.url)
+        if members.conn is not None:  # daemons started together see each other before taking
+            self.stop.wait(min(self.poll, SETTLE_SECONDS))
         try:
             log.info("daemon for %d account(s), checking every %g s", len(self.accounts), self.poll)
             while not self.stop.is_set():
@@ -221,7 +223,7 @@ class Fleet:
             if not isinstance(error, DattoETLError):
                 log.error("account %s crashed: %s: %s", name, type(error).__name__, error)
             else:
-                log.error("account %s: %s", name, redact(str(error).splitlines()[0]))
+                log.error("account %s: %s", name, describe_error(held.account, error))
             count = self.failures[name] = self.failures.get(name, 0) + 1
             delay = min(RETRY_CAP_SECONDS, self.poll * 2**count)
             self.retry_at[name] = time.monotonic() + delay

@@ -88,6 +88,7 @@ class PgLock:
         self.conn: Connection | None = None
         self.mutex = threading.Lock()  # one check at a time: the session is shared
         self.lost: RunLockLostError | None = None
+        self.released = False  # the holder let go: a check in flight must not take it again
 
     def _connect(self) -> Connection:
         conn = self.engine.connect()
@@ -136,6 +137,8 @@ class PgLock:
     def verify(self) -> None:
         """Raise RunLockLostError unless the lock is (again) ours."""
         with self.mutex:
+            if self.released:
+                return
             if self.lost is not None:
                 raise self.lost
             try:
@@ -216,7 +219,9 @@ def pg_lock(
             with _guards_lock:
                 _guards.remove(lock)
     finally:
-        lock.close_session()
+        with lock.mutex:  # a commit of another account may be checking this lock right now
+            lock.released = True
+            lock.close_session()
         lock.engine.dispose()
         with _guards_lock:
             _lock_engines.discard(lock.engine)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import Engine, Table, select
 
 from datto_sim import Simulator
@@ -15,7 +17,8 @@ from datto_sim import filters as sim_filters
 from datto_sim import users as sim_users
 from datto_sim import variables as sim_variables
 from etl.accounts import accounts_of, select_accounts
-from etl.config import load_settings
+from etl.api.memory import block_origin, budget_for
+from etl.config import BudgetSettings, DattoSettings, load_settings
 from etl.errors import ConfigError
 from etl.resources.components import components
 from etl.resources.devices import devices
@@ -171,6 +174,8 @@ def test_bad_credentials_and_an_ip_block_leave_the_third_account_alone(
     assert result.returncode == 1, result.stderr[-2000:]  # two different codes: 3 and 4
     lines = result.stderr.splitlines()
     assert any(line.startswith("account b: error: Datto refused") for line in lines), lines
+    hint = "(account b takes them from the variables ACCOUNT_B_KEY and ACCOUNT_B_SECRET)"
+    assert hint in result.stderr
     assert any(line.startswith("account c: error: Datto blocked this IP") for line in lines)
     assert not any(line.startswith("account a:") for line in lines)
     assert "Traceback" not in result.stderr
@@ -185,3 +190,18 @@ def test_bad_credentials_and_an_ip_block_leave_the_third_account_alone(
     assert by_name["c"]["origin"] == blocked_origin
     assert only_a.returncode == 0 and "account a (" in only_a.stdout
     assert "account b" not in only_a.stdout
+
+
+def test_an_ip_block_stops_every_account_of_its_origin_only(tmp_path: Path) -> None:
+    def datto(origin: str, key: str) -> DattoSettings:
+        return DattoSettings(api_url=origin, api_key=SecretStr(key), api_secret=SecretStr("s"))
+
+    budget = BudgetSettings(state_dir=str(tmp_path))
+    first, second = datto("http://127.0.0.1:7001", "k1"), datto("http://127.0.0.1:7001", "k2")
+    elsewhere = datto("http://127.0.0.1:7002", "k3")
+    budgets = [budget_for(d, budget) for d in (first, second, elsewhere)]
+    assert block_origin(first, budget, time.time() + 300, "blocked") == 2
+    assert [b.blocked_for() > 250 for b in budgets] == [True, True, False]
+    later = budget_for(datto("http://127.0.0.1:7001", "k4"), budget)  # a new account, or process
+    assert later.blocked_for() > 250
+    assert budget_for(datto("http://127.0.0.1:7003", "k5"), budget).blocked_for() == 0
