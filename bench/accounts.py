@@ -116,7 +116,11 @@ def one_process(sims: list[Simulator], path: Path, env: dict[str, str], url: str
     started = time.monotonic()
 
     def one(account: Account) -> SyncReport:
-        return run_sync(account.settings, NAMES, engine=engine, account_name=account.name)
+        own = make_engine(url)  # as `datto-etl sync` does: each account's commits, its lock
+        try:
+            return run_sync(account.settings, NAMES, engine=own, account_name=account.name)
+        finally:
+            own.dispose()
 
     outcomes = sync_accounts(accounts_of(settings), one, parallel=ACCOUNTS, stop=threading.Event())
     wall = (time.monotonic() - started) * SCALE
@@ -136,11 +140,14 @@ def two_daemons(sims: list[Simulator], path: Path, env: dict[str, str], url: str
     before = [len(s.records) for s in sims]
     command = [sys.executable, "-m", "etl", "--config", str(path), "run", *NAMES]
     started = time.monotonic()
+    env = {**env, "DATTO_ETL_LOG_LEVEL": "INFO"}  # the daemons say which accounts they take
     procs = [
-        subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(2)
     ]
-    done = 0
+    done, first_run = 0, 0.0
     try:
         while done < len(sims) and time.monotonic() - started < 3600:
             with engine.connect() as conn:
@@ -149,19 +156,23 @@ def two_daemons(sims: list[Simulator], path: Path, env: dict[str, str], url: str
                         sync_runs.c.resource == "device_audits", sync_runs.c.status == "ok"
                     )
                 ).scalar_one()
+                runs = conn.execute(select(func.count()).select_from(sync_runs)).scalar_one()
+            if runs and not first_run:
+                first_run = time.monotonic() - started
             time.sleep(0.2)
         wall = (time.monotonic() - started) * SCALE
     finally:
         for proc in procs:
             proc.terminate()
-        for proc in procs:
-            proc.communicate(timeout=60)
+        logs = [proc.communicate(timeout=60)[1] for proc in procs]
         engine.dispose()
     least = floor(sims, before)
+    taken = [log.count("running account ") for log in logs]
+    handed = sum(log.count("handing account ") for log in logs)
     print(f"two daemons        {done}/{len(sims)} accounts audited")
-    print(
-        f"  wall / floor     {wall / least:.2f} (process start-up and the daemons' split included)"
-    )
+    print(f"  taken            {' + '.join(map(str, taken))} accounts, {handed} handed back")
+    print(f"  first run after  {first_run * SCALE:.0f} s simulated (start-up, membership settle)")
+    print(f"  wall / floor     {wall / least:.2f} (start-up included)")
 
 
 def main() -> None:
