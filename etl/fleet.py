@@ -126,6 +126,7 @@ class Fleet:
         self.held: dict[str, Held] = {}
         self.retry_at: dict[str, float] = {}  # account → monotonic time of its next try
         self.failures: dict[str, int] = {}
+        self.elsewhere: set[str] = set()  # accounts another process was running at last look
         self.fatal: BaseException | None = None
         self.poll = settings.schedule.takeover_seconds / max(1.0, settings.schedule.time_scale)
 
@@ -202,8 +203,11 @@ class Fleet:
         thread.start()
         taken.wait()
         if outcome and isinstance(outcome[0], RunLockedError):
-            log.debug("account %s is run elsewhere", account.name)
+            if account.name not in self.elsewhere:  # said once, not every round
+                self.elsewhere.add(account.name)
+                log.info("account %s is run elsewhere: %s", account.name, outcome[0])
             return
+        self.elsewhere.discard(account.name)
         self.held[account.name] = Held(account, daemon, thread, outcome)
         if not outcome:
             log.info("running account %s", account.name)

@@ -130,3 +130,26 @@ def test_the_fair_share_rounds_up(tmp_path: Path) -> None:
         path, env = write_config(tmp_path, sims, f"sqlite:///{tmp_path / 'etl.db'}")
         fleet = Fleet(load_settings(path, env=env))
     assert [fleet.share(n) for n in (1, 2, 3, 4)] == [3, 2, 1, 1]
+
+
+def test_one_daemon_runs_every_account_while_one_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'etl.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with simulators(3, time_scale=SCALE) as sims:
+        path, env = config(tmp_path, sims, url)
+        env["ACCOUNT_B_SECRET"] = "wrong"
+        fleet = Fleet(load_settings(path, env=env), NAMES)
+        thread = threading.Thread(target=fleet.run)
+        thread.start()
+        try:
+            good = {sims[0].account_uid, sims[2].account_uid}
+            wait_for(lambda: ok_accounts(engine) == good, "the two good accounts synced")
+            wait_for(lambda: fleet.failures.get("b", 0) >= 1, "b's refusal noted")
+            assert fleet.fatal is None  # one account's credentials do not end the daemon
+        finally:
+            fleet.stop.set()
+            thread.join(30)
+        assert not thread.is_alive()
+        assert sims[1].count(status=200) == 0  # b never got further than its token
+    engine.dispose()
