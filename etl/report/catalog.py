@@ -392,6 +392,6 @@ VIEWS: tuple[View, ...] = (
         ),
         _job_outcomes_daily,
         ("job_results", "sites"),
-        None,  # created by the migration that adds the job tables
+        "0016",  # created with the job tables
     ),
 )

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, Table
 
 from etl.api.budget import Lane
 from etl.api.client import DattoClient
+from etl.api.platform import PlatformStatus
 from etl.config import Settings
 from etl.db.schema import utcnow
 from etl.errors import StopRequested
@@ -95,6 +96,8 @@ class RunContext:
     #: daily snapshots are dated by it, so tests move it day by day with the simulator's.
     clock: Callable[[], datetime] = utcnow
     result: ResourceResult = field(default_factory=ResourceResult)
+    #: The platform's status, shared by the runs of a sync or daemon (version in each run).
+    platform: PlatformStatus = field(default_factory=PlatformStatus)
 
     def checkpoint(self) -> None:
         """Raise :class:`StopRequested` if a signal asked us to stop (between pages)."""
@@ -134,6 +137,14 @@ class Resource:
     def run(self, ctx: RunContext) -> None:
         """Fetch from the API and save, filling ``ctx.result``; raise to fail the run."""
         raise NotImplementedError
+
+    def requests_needed(self, conn: Connection, account_uid: str) -> int | None:
+        """Requests the next run will send, when the database alone tells (None: unknown).
+
+        For the cost planner and progress; a resource whose count depends on what the API
+        answers (list lengths) returns None, one that fans out per stored row counts them.
+        """
+        return None
 
 
 REGISTRY: dict[str, Resource] = {}

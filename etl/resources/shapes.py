@@ -44,7 +44,8 @@ from etl.db.state import iso, load_cursor, save_cursor
 from etl.errors import APIError, BadRequestError, NotFoundError
 from etl.resources.base import Resource, RunContext, Transaction
 from etl.resources.common import BATCH, Misses, fetch_answers
-from etl.resources.convert import Spec, keyed
+from etl.resources.convert import BadItem, Spec, keyed
+from etl.resources.issues import current
 from etl.resources.removal import confirm_removed
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ class ListResource(Shape):
         return None
 
     def rows(self, body: list[dict[str, Any]], owner: Any = None) -> Rows:
-        return {self.tables[0]: [self.spec.row(item) for item in body]}
+        return {self.tables[0]: self.spec.rows(body)}
 
     def after_sweep(self, ctx: RunContext, sweep: Sweep) -> None:
         """Called once the list is read (e.g. to :meth:`read` more)."""
@@ -178,11 +179,15 @@ class SnapshotResource(Shape):
 
     paths: ClassVar[tuple[str, ...]]
     items_key: ClassVar[str]
+    #: The item field counted against ``totalCount`` when items and main-table rows are not
+    #: one to one (a site with several network ids, or none); None: the main table's key.
+    count_key: ClassVar[str | None] = None
 
     def read(self, ctx: RunContext, path: str, rows: Rows) -> bool:
         """Every page of one list into ``rows``; whether the read was provably complete."""
         main = self.tables[0]
-        keys: set[tuple[Any, ...]] = set()
+        skipped_before = current().skipped_items()
+        keys: set[Any] = set()
         expected: int | None = None
         filled = 0
         for page in ctx.client.paginate(path, self.items_key):
@@ -190,9 +195,13 @@ class SnapshotResource(Shape):
             found = self.rows(page.items, None)
             for table, new in found.items():
                 rows[table] += new
-            # rows are not stamped yet: their key within the account is the key less account_uid
-            key = [k for k in key_of(main) if k != "account_uid"]
-            keys |= {tuple(r[k] for k in key) for r in found.get(main, ())}
+            if self.count_key:
+                named = {i.get(self.count_key) for i in page.items if isinstance(i, dict)}
+                keys |= named - {None}
+            else:
+                # rows are not stamped yet: their key in the account is the key less account_uid
+                key = [k for k in key_of(main) if k != "account_uid"]
+                keys |= {tuple(r[k] for k in key) for r in found.get(main, ())}
             ctx.result.rows_seen += len(page.items)
             ctx.result.pages += 1
             filled += bool(page.items)
@@ -200,16 +209,23 @@ class SnapshotResource(Shape):
                 expected = page.total_count
             ctx.progress.advance(self.name, 1)
         # Without totalCount only a one-page list is surely complete (no page could shift).
-        return len(keys) >= expected if expected is not None else filled <= 1
+        # Skipped items were listed too: they count towards the total.
+        listed = len(keys) + current().skipped_items() - skipped_before
+        return listed >= expected if expected is not None else filled <= 1
 
     def run(self, ctx: RunContext) -> None:
         rows: Rows = {table: [] for table in self.tables}
         complete = all([self.read(ctx, path, rows) for path in self.paths])  # read every list
+        # A skipped item's stored row is its last good state: a snapshot with a hole in it
+        # deletes nothing (never delete what the API still lists).
+        skipped = current().skipped_items() > 0
         with ctx.transaction() as tx:
-            owners = [ctx.account_uid] if complete else None
+            owners = [ctx.account_uid] if complete and not skipped else None
             tx.written += self.save(ctx, tx.conn, rows, owners)
         if not complete:
             log.warning("%s: a list came back short; nothing deleted this time", self.name)
+        elif skipped:
+            log.info("%s: items were skipped; nothing deleted this time", self.name)
         ctx.result.details["complete"] = complete
 
 
@@ -331,7 +347,12 @@ class PerOwnerResource(Shape, Generic[OwnerT]):
                     misses.add(owner.uid, body)
                 else:
                     skips.clear(owner)
-                    for table, found in self.rows(body, owner).items():
+                    try:
+                        mapped = self.rows(body, owner)
+                    except BadItem as bad:  # its stored rows stay as they were; asked again
+                        current().skip(bad.table, bad.column, bad.why, bad.key)
+                        continue
+                    for table, found in mapped.items():
                         rows[table] += found
                     done.append(owner.uid)
             with ctx.transaction() as tx:

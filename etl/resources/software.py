@@ -20,7 +20,7 @@ from etl.db.load import replace_sets, upsert
 from etl.db.schema import UTCDateTime, account_table
 from etl.history import software as history
 from etl.resources.base import NIGHTLY, RunContext, register
-from etl.resources.convert import as_str
+from etl.resources.convert import mapped, table_row
 from etl.resources.devices import due_devices
 from etl.resources.shapes import Due, PerDeviceResource, Rows
 
@@ -46,12 +46,20 @@ device_software_audits = account_table(
 
 
 def software_rows(uid: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Software items → rows (a title without a name is no title; no version is ``''``)."""
-    return [
-        {"device_uid": uid, "name": str(item["name"]), "version": as_str(item.get("version")) or ""}
-        for item in items
-        if isinstance(item, dict) and item.get("name") not in (None, "")
-    ]
+    """Software items → rows (a title without a name is no title; no version is ``''``);
+    a title that cannot be stored is skipped and noted."""
+
+    def row(item: dict[str, Any]) -> dict[str, Any]:
+        version = item.get("version")
+        values = {
+            "device_uid": uid,
+            "name": item["name"],
+            "version": "" if version is None else version,
+        }
+        return table_row(device_software, values)
+
+    named = (i for i in items if isinstance(i, dict) and i.get("name") not in (None, ""))
+    return mapped(named, row)
 
 
 @register

@@ -1,6 +1,5 @@
-"""The two daily views: their SQL on contract-shaped rows (stand-in tables where the real
-ones have not landed), and on the real tables after a sync (``job_results``: skipped until
-its migration lands)."""
+"""The two daily views: their SQL on contract-shaped stand-ins, and on the real tables
+(``device_daily`` and ``job_results``) after a sync."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, insert, select
 
 import etl.resources  # noqa: F401  (registers every table)
@@ -100,11 +98,6 @@ def test_patch_compliance_daily_after_a_real_sync(engine: Engine) -> None:
         assert got == {s: (len(v), sum(v)) for s, v in want.items()}
 
 
-@pytest.mark.skipif(
-    "job_results" not in metadata.tables,
-    reason="job_results lands with the jobs issue; until then the SQL is tested on stand-ins "
-    "above (run again once it has its migration)",
-)
 def test_job_outcomes_daily_after_a_real_sync(engine: Engine) -> None:
     with small_sim(devices=30, sites=3, seed=7) as sim:
         run_sync(settings_for(sim), None, engine=engine)

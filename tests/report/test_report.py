@@ -52,8 +52,8 @@ def test_report_is_one_offline_file_without_datto(synced_db: Synced, tmp_path: P
     for name in ex.customer_sites(synced_db.sim).values():
         assert str(escape(name)) in page
     assert HOSTILE not in page  # escaped, never markup
-    assert "job_results" in page  # a table not there yet: said plainly, not an error
     assert "Patch compliance: history too short" in page  # device_daily has its first day
+    assert "job results not recorded yet" not in page  # job_results has landed (issue 13)
 
 
 def test_site_page_for_a_review(synced_db: Synced, tmp_path: Path) -> None:
