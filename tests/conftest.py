@@ -24,9 +24,7 @@ from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.demo import demo_settings
 
-PG_ADMIN_URL = os.environ.get(
-    "ETL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_ADMIN_URL = os.environ.get("ETL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="session")

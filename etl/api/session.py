@@ -36,7 +36,7 @@ from etl.api.auth import DattoAuth, describe_origin, same_origin
 from etl.api.budget import Calibration, Calibrator, Lane, RateBudget
 from etl.api.calibrate import calibrate
 from etl.api.clock import Clock, SystemClock, pause
-from etl.api.memory import AccountMemory, budget_for, remember_window
+from etl.api.memory import AccountMemory, block_origin, budget_for, remember_window
 from etl.api.transport import BudgetTransport, RequestCounter, request_scope, too_large
 from etl.config import BudgetSettings, DattoSettings
 from etl.errors import (
@@ -301,10 +301,10 @@ class DattoSession:
         message = (
             f"Datto blocked this IP (403 after a rate-limit breach); no API call "
             f"until {time.strftime('%H:%M:%S', time.localtime(until))} "
-            f"({seconds:.0f} s): run again after that"
+            f"({seconds:.0f} s) to {self.settings.origin} for any account: run again after that"
         )
-        if self.memory is not None:
-            self.memory.record_block(until, message)
+        if self.memory is not None:  # every account on this origin waits, here and after
+            block_origin(self.settings, self.budget_settings, until, message)
         log.error(message)
         return IPBlockedError(message, until=until, status=403)
 
