@@ -28,7 +28,8 @@ from etl.db.schema import UTCDateTime, utcnow
 from etl.errors import APIError, NotFoundError
 from etl.resources.base import RunContext, register
 from etl.resources.common import Misses
-from etl.resources.convert import Field, Spec, always_none, numbered
+from etl.resources.convert import BadItem, Field, Spec, always_none, mapped, table_row
+from etl.resources.issues import current
 from etl.resources.job_log import (
     DUE,
     FINAL,
@@ -195,13 +196,20 @@ class JobResults(FromJobLog[Pair]):
         for pair, body in answers.items():
             if pair not in states:
                 continue  # its output could not be read: all asked again next run
-            results.append({**pair._asdict(), **RESULT.row(body)})
+            try:
+                result = {**pair._asdict(), **RESULT.row(body)}
+            except BadItem as bad:  # not stored, so asked again next run; the rest go on
+                current().skip(bad.table, bad.column, bad.why, f"{pair.job_uid}/{pair.device_uid}")
+                states.pop(pair)
+                continue
+            results.append(result)
             key = {"job_uid": pair.job_uid, "device_uid": pair.device_uid}
-            rows = [
-                {**k, **COMPONENT.row(c)} for c, k in numbered(body.get("componentResults"), key)
-            ]
+            listed = body.get("componentResults")
+            rows = COMPONENT.numbered(listed, key)
             with_output(rows, outputs.get(pair, {}), limit)
-            parts.append((pair, rows))
+            # an output no column can hold (a NUL, a lone surrogate) skips its component row
+            rows = mapped(rows, lambda row: table_row(job_result_components, row))
+            parts.append((pair, rows, len(listed) if isinstance(listed, list) else 0))
         now = utcnow()
         targets = [
             {"job_uid": p.job_uid, "device_uid": p.device_uid, "state": s, "checked_at": now}
@@ -209,17 +217,17 @@ class JobResults(FromJobLog[Pair]):
         ]
         with ctx.transaction() as tx:
             tx.written += upsert(tx.conn, job_results, ctx.stamp(results))
-            for pair, rows in parts:  # the list may have shrunk since a pending answer
+            for pair, _, size in parts:  # the list may have shrunk since a pending answer
                 tx.conn.execute(
                     delete(job_result_components).where(
                         job_result_components.c.account_uid == ctx.account_uid,
                         job_result_components.c.job_uid == pair.job_uid,
                         job_result_components.c.device_uid == pair.device_uid,
-                        job_result_components.c.position >= len(rows),
+                        job_result_components.c.position >= size,
                     )
                 )
             tx.written += upsert(
-                tx.conn, job_result_components, ctx.stamp(r for _, rows in parts for r in rows)
+                tx.conn, job_result_components, ctx.stamp(r for _, rows, _ in parts for r in rows)
             )
             upsert(tx.conn, job_targets, ctx.stamp(targets))
         tally = ctx.result.details
