@@ -16,6 +16,7 @@ asked and duplicates nothing. Runs in the low-priority lane: results are bulk th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -84,11 +85,18 @@ def is_final(status: Any) -> bool:
     return isinstance(status, str) and status.lower() in FINAL_STATUSES
 
 
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # a Python str holds only lone surrogates
+
+
 def cut(text: Any, limit: int) -> str | None:
-    """Output as stored: at most ``limit`` characters, then a marker saying how much was cut."""
+    """Output as stored: at most ``limit`` characters, then a marker saying how much was cut;
+    NULs and lone surrogates (a script's stray bytes) become U+FFFD, as no database holds them
+    and the rest of the output is worth keeping."""
     if text is None:
         return None
     text = str(text)
+    if not text.isascii() or "\x00" in text:
+        text = UNSTORABLE.sub("\ufffd", text)
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n[datto-etl: output cut at {limit} of {len(text)} characters]"
@@ -207,7 +215,7 @@ class JobResults(FromJobLog[Pair]):
             listed = body.get("componentResults")
             rows = COMPONENT.numbered(listed, key)
             with_output(rows, outputs.get(pair, {}), limit)
-            # an output no column can hold (a NUL, a lone surrogate) skips its component row
+            # (outputs are cleaned by cut(); any other value no column can hold skips the row)
             rows = mapped(rows, lambda row: table_row(job_result_components, row))
             parts.append((pair, rows, len(listed) if isinstance(listed, list) else 0))
         now = utcnow()
