@@ -253,6 +253,4 @@ def test_requests_needed_is_known_ahead(engine: Engine) -> None:
 
 def test_output_with_nul_or_lone_surrogates_is_kept_readable() -> None:
     """No database stores a NUL or a lone surrogate; the rest of a script's output is kept."""
-    from etl.resources.job_results import cut
-
     assert cut("ok\x00 \ud800 é 😀", 100) == "ok\ufffd \ufffd é 😀"
