@@ -281,3 +281,8 @@ def test_a_stop_among_the_jobs_asks_each_job_and_its_components_once(engine: Eng
         assert run(sim, engine).ok
         assert_mirrors(sim, engine)
         assert job_requests(sim)[COMPONENTS] == 12 - stored  # none asked twice
+
+
+def test_output_with_nul_or_lone_surrogates_is_kept_readable() -> None:
+    """No database stores a NUL or a lone surrogate; the rest of a script's output is kept."""
+    assert cut("ok\x00 \ud800 é 😀", 100) == "ok\ufffd \ufffd é 😀"
