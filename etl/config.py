@@ -36,10 +36,13 @@ FIXED_ENV = {
     "DATTO_ETL_DATABASE_URL": ("database", "url"),
 }
 SECRET_KEYS = {("datto", "api_key"), ("datto", "api_secret")}
+DEADLINE_FACTOR = 3  # default request deadline: a slow first byte, then time to read the body
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan (TOML literals, or "inf" in the environment) are no duration, ratio or
+    # count: refused with the key named, like any other bad value
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _origin_of(value: str | None) -> str | None:
@@ -66,6 +69,11 @@ class DattoSettings(_Section):
     api_secret: SecretStr | None = None
     page_size: int = Field(250, ge=1, le=250)
     timeout_seconds: float = Field(60.0, gt=0)
+    # the whole request, first byte to last (None: DEADLINE_FACTOR x timeout_seconds): a
+    # server that trickles its body resets the read timeout with every byte
+    request_deadline_seconds: float | None = Field(None, gt=0, allow_inf_nan=False)
+    max_response_mb: float = Field(64.0, gt=0, allow_inf_nan=False)  # a bigger body: refused
+    breaker_failures: int = Field(5, ge=1)  # failed requests in a row that stop a resource
     max_retries: int = Field(5, ge=0, le=20)
 
     @field_validator("api_url")
@@ -78,6 +86,16 @@ class DattoSettings(_Section):
     def _strip(cls, value: SecretStr | None) -> SecretStr | None:
         # A secret pasted with a trailing newline fails at Datto like a wrong one.
         return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @property
+    def deadline_seconds(self) -> float:
+        """The total deadline of one request: the setting, else a multiple of the timeout."""
+        return self.request_deadline_seconds or DEADLINE_FACTOR * self.timeout_seconds
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest body accepted, in bytes (``max_response_mb`` MB of 10**6 bytes)."""
+        return max(1, int(self.max_response_mb * 1_000_000))
 
     @property
     def origin(self) -> str:
@@ -110,7 +128,12 @@ class BudgetSettings(_Section):
 class SyncSettings(_Section):
     """What each resource fetches."""
 
-    activity_logs_history_days: int = Field(90, ge=1)
+    # Datto keeps 180 days of activity: the first sync takes all of it (the table is the archive)
+    activity_logs_history_days: int = Field(180, ge=1)
+    job_output_max_chars: int = Field(65_536, ge=0)  # stdout/stderr kept per component
+    # A result still pending with no news in the activity log is asked again after this long
+    # (0: every run). Expired and retired results leave no log entry; this finds them.
+    job_recheck_hours: float = Field(6.0, ge=0)
     alerts_overlap_minutes: float = Field(10.0, ge=0)
     lock_wait_seconds: float = Field(60.0, ge=0)
     resources: list[str] = []
@@ -154,6 +177,13 @@ class AccountSettings(_Section):
         return _origin_of(value)
 
 
+class HistorySettings(_Section):
+    """What the ETL records of how devices, sites and software lists change (etl/history)."""
+
+    enabled: bool = True
+    device_daily_days: int | None = Field(None, ge=1)  # None: keep every day
+
+
 class Settings(_Section):
     """Everything the tool needs, validated and frozen."""
 
@@ -163,6 +193,7 @@ class Settings(_Section):
     sync: SyncSettings = SyncSettings()
     log: LogSettings = LogSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    history: HistorySettings = HistorySettings()
     accounts: list[AccountSettings] = []
 
     def require_credentials(self) -> None:
@@ -289,8 +320,14 @@ def _check_accounts(settings: Settings, source: str | None) -> list[str]:
 
 
 def _describe(
-    loc: tuple[Any, ...], msg: str, value: Any, data: Mapping[str, Any], source: str | None
+    loc: tuple[Any, ...],
+    msg: str,
+    value: Any,
+    data: Mapping[str, Any],
+    source: str | None,
+    from_env: set[tuple[str, str]],
 ) -> str:
+    """One line: the key, what is wrong, the value (never a secret's), and where it was set."""
     if loc and loc[0] == "accounts" and len(loc) > 1 and isinstance(loc[1], int):
         entries = data.get("accounts") or []
         entry = entries[loc[1]] if loc[1] < len(entries) else None
@@ -302,6 +339,8 @@ def _describe(
     for env_name, target in FIXED_ENV.items():
         if tuple(loc) == target:
             where = f" (environment: {env_name})"
+    if tuple(loc[:2]) not in from_env and source is not None:
+        where = f" (config file {source})"
     shown = "" if tuple(loc[:2]) in SECRET_KEYS else f"; got {value!r}"
     return f"{path}: {msg}{shown}{where}"
 
@@ -348,7 +387,10 @@ def load_settings(
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            problems.append(_describe(err["loc"], err["msg"], err.get("input"), data, source))
+            from_env = {(s, k) for s, values in overrides.items() for k in values}
+            problems.append(
+                _describe(err["loc"], err["msg"], err.get("input"), data, source, from_env)
+            )
         raise ConfigError(problems) from None
     problems += _check_accounts(settings, source)
     if problems:

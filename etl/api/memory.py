@@ -3,7 +3,8 @@
 One small JSON file per account (origin + a hash of the API key, never the key itself) in the
 state directory, beside the run lock of :mod:`etl.lock`: a new process counts the requests
 the previous run made in the last window against its own budget, so two runs in a row stay
-within one budget. Inside a process every client of an account shares one
+within one budget, and paces by the window size the API last reported before its own first
+look at ``request_rate``. Inside a process every client of an account shares one
 :class:`~etl.api.budget.RateBudget` (:func:`budget_for`).
 
 An IP block is not the account's: Datto blocks the calling IP at the platform's edge, so it
@@ -108,9 +109,17 @@ class AccountMemory:
             return []
         return [float(t) for t in times if isinstance(t, int | float)]
 
-    def save_window(self, times: list[float]) -> None:
-        """Remember our requests of the current window (epoch seconds)."""
-        self._write(window=[round(t, 3) for t in times], pid=os.getpid())
+    def window_seconds(self) -> float | None:
+        """The rolling window the API last reported for this account (seconds), if known."""
+        value = self.read().get("window_seconds")
+        if isinstance(value, int | float) and 0 < value < 86_400:
+            return float(value)
+        return None
+
+    def save_window(self, times: list[float], seconds: float | None = None) -> None:
+        """Remember our requests of the current window (epoch seconds) and its size."""
+        size = {} if seconds is None else {"window_seconds": seconds}
+        self._write(window=[round(t, 3) for t in times], pid=os.getpid(), **size)
 
 
 def budget_for(datto: DattoSettings, settings: BudgetSettings) -> RateBudget:
@@ -133,6 +142,9 @@ def budget_for(datto: DattoSettings, settings: BudgetSettings) -> RateBudget:
     budget.set_limit(settings.requests_per_minute)
     memory = AccountMemory.of(datto, settings)
     if fresh:
+        window = memory.window_seconds()
+        if window is not None:  # the account's own, as the API last reported it
+            budget.window = window
         now = time.time()
         budget.seed([now - t for t in memory.window()])
     blocks = [memory.blocked_until(), AccountMemory.of_origin(datto, settings).blocked_until()]
@@ -159,7 +171,9 @@ def block_origin(datto: DattoSettings, settings: BudgetSettings, until: float, m
 def remember_window(datto: DattoSettings, settings: BudgetSettings, budget: RateBudget) -> None:
     """Write this budget's current window to the account's memory (for the next process)."""
     now = time.time()
-    AccountMemory.of(datto, settings).save_window([now - age for age in budget.window_ages()])
+    AccountMemory.of(datto, settings).save_window(
+        [now - age for age in budget.window_ages()], budget.reported_window
+    )
 
 
 __all__ = [
