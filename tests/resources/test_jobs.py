@@ -213,17 +213,24 @@ def test_a_failure_mid_way_loses_nothing_and_duplicates_nothing(engine: Engine) 
         assert_mirrors(sim, engine)
 
 
+def stopped_after(sim: Simulator, engine: Engine, endpoint: str, n: int) -> SyncReport:
+    """A sync stopped (as by a signal) once the simulator answered ``n`` ``endpoint``."""
+    stop = threading.Event()
+
+    def stop_after(s: Simulator, req: Any) -> None:
+        if req.endpoint == endpoint and s.count(endpoint) >= n:
+            stop.set()
+
+    sim.hooks.append(stop_after)
+    try:
+        return run(sim, engine, stop=stop)
+    finally:
+        sim.hooks.remove(stop_after)
+
+
 def test_a_stop_mid_way_keeps_what_was_saved_and_resumes(engine: Engine) -> None:
     with small_sim(devices=120, sites=4) as sim:
-        stop = threading.Event()
-
-        def stop_after(s: Simulator, req: Any) -> None:
-            if req.endpoint == RESULT and s.count(RESULT) >= 3:
-                stop.set()
-
-        sim.hooks.append(stop_after)
-        first = run(sim, engine, stop=stop)
-        sim.hooks.remove(stop_after)
+        first = stopped_after(sim, engine, RESULT, 3)
         assert first.stopped and line(first, "job_results").status == "stopped"
         saved = len(rows(engine, job_results))
         assert run(sim, engine).ok
@@ -265,15 +272,7 @@ def test_statuses_in_lower_case_are_final_too(engine: Engine) -> None:
 
 def test_a_stop_among_the_jobs_asks_each_job_and_its_components_once(engine: Engine) -> None:
     with small_sim(devices=200, sites=4, jobs=12) as sim:
-        stop = threading.Event()
-
-        def stop_after(s: Simulator, req: Any) -> None:
-            if req.endpoint == JOB and s.count(JOB) >= 2:
-                stop.set()
-
-        sim.hooks.append(stop_after)
-        first = run(sim, engine, stop=stop)
-        sim.hooks.remove(stop_after)
+        first = stopped_after(sim, engine, JOB, 2)
         assert line(first, "jobs").status == "stopped"
         asked = job_requests(sim)
         stored = len(rows(engine, jobs))
