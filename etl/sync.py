@@ -25,7 +25,14 @@ from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.db.migrate import upgrade
 from etl.db.schema import utcnow
-from etl.db.state import ABANDONED, RunStatus, close_running, finish_run, start_run
+from etl.db.state import (
+    ABANDONED,
+    RunStatus,
+    close_running,
+    finish_run,
+    remember_account_name,
+    start_run,
+)
 from etl.errors import (
     ConfigError,
     CredentialsError,
@@ -68,6 +75,7 @@ class SyncReport:
 
     account_uid: str
     resources: list[ResourceReport] = field(default_factory=list)
+    account: str = "default"  # its name in the config
     seconds: float = 0.0
     requests: int = 0
 
@@ -207,8 +215,12 @@ def run_sync(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     clock: Callable[[], datetime] = utcnow,
+    account_name: str = "default",
 ) -> SyncReport:
     """Sync ``names`` (all resources when empty) and return the report.
+
+    ``account_name`` is the account's name in the config (``[[accounts]]``), recorded with
+    the account uid Datto answers so that ``status`` can show it.
 
     ``session`` is the API session to use (one is opened, with ``stop``, when None); its
     stop event stops the run. ``clock`` is the wall clock each resource run is dated by
@@ -231,7 +243,10 @@ def run_sync(
         account_uid = fetch_account_uid(first)
         # We hold the account's run lock: a row still 'running' belongs to a dead process.
         close_running(engine, account_uid, RunStatus.FAILED, ABANDONED)
-        report = SyncReport(account_uid=account_uid, requests=first.counter.count)
+        remember_account_name(engine, account_uid, account_name, session.settings.origin)
+        report = SyncReport(
+            account_uid=account_uid, requests=first.counter.count, account=account_name
+        )
         ctx = RunContext(
             client=first,  # each resource gets its own view (run_resource)
             engine=engine,

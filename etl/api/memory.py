@@ -1,13 +1,16 @@
 """What the budget remembers beyond one process: IP blocks and the last window of requests.
 
 One small JSON file per account (origin + a hash of the API key, never the key itself) in the
-state directory, beside the run lock of :mod:`etl.lock`. A new process reads it to learn
-that Datto still blocks this IP (and makes no call until the block ends), and to count the
-requests the previous run made in the last window against its own budget, so two runs in a
-row stay within one budget, and the window size the API last reported (so a new process
-paces by the account's window before its own first look at ``request_rate``). Inside a
-process every client of an account shares one :class:`~etl.api.budget.RateBudget`
-(:func:`budget_for`).
+state directory, beside the run lock of :mod:`etl.lock`: a new process counts the requests
+the previous run made in the last window against its own budget, so two runs in a row stay
+within one budget, and paces by the window size the API last reported before its own first
+look at ``request_rate``. Inside a process every client of an account shares one
+:class:`~etl.api.budget.RateBudget` (:func:`budget_for`).
+
+An IP block is not the account's: Datto blocks the calling IP at the platform's edge, so it
+is remembered per API origin (``origin-<host>.json``, :func:`block_origin`). Every account on
+that origin waits, in this process at once and in the next ones from the file, while
+accounts on other platforms go on.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from etl.config import BudgetSettings, DattoSettings
 log = logging.getLogger(__name__)
 _budgets: dict[tuple[str, float], RateBudget] = {}
 _budgets_lock = threading.Lock()
+# origin → the budgets of this process calling it (every account on that platform)
+_by_origin: dict[str, list[RateBudget]] = {}  # kept as long as _budgets keeps them
 
 
 def state_dir(budget: BudgetSettings) -> Path:
@@ -43,8 +48,11 @@ def account_key(datto: DattoSettings) -> str:
     """A file-name-safe key for one account: the origin and a hash of the API key."""
     key = datto.api_key.get_secret_value() if datto.api_key else ""
     digest = hashlib.sha256(f"{datto.origin}\n{key}".encode()).hexdigest()[:16]
-    host = "".join(c if c.isalnum() else "-" for c in datto.origin.split("://")[-1])
-    return f"{host}-{digest}"
+    return f"{_host(datto.origin)}-{digest}"
+
+
+def _host(origin: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in origin.split("://")[-1])
 
 
 class AccountMemory:
@@ -57,6 +65,11 @@ class AccountMemory:
     def of(cls, datto: DattoSettings, budget: BudgetSettings) -> AccountMemory:
         """The memory of the account ``datto`` points at."""
         return cls(state_dir(budget) / f"{account_key(datto)}.json")
+
+    @classmethod
+    def of_origin(cls, datto: DattoSettings, budget: BudgetSettings) -> AccountMemory:
+        """The memory of the API origin ``datto`` points at (IP blocks: every account on it)."""
+        return cls(state_dir(budget) / f"origin-{_host(datto.origin)}.json")
 
     def read(self) -> dict[str, Any]:
         """The stored state ({} when there is none or it cannot be read)."""
@@ -121,6 +134,7 @@ def budget_for(datto: DattoSettings, settings: BudgetSettings) -> RateBudget:
         fresh = budget is None
         if budget is None:
             budget = _budgets[key] = RateBudget(window=settings.window_seconds)
+            _by_origin.setdefault(datto.origin, []).append(budget)
     budget.low_share = settings.low_priority_share
     budget.account_limit = settings.account_limit
     budget.cutoff_ratio = settings.cutoff_ratio
@@ -133,10 +147,25 @@ def budget_for(datto: DattoSettings, settings: BudgetSettings) -> RateBudget:
             budget.window = window
         now = time.time()
         budget.seed([now - t for t in memory.window()])
-    until = memory.blocked_until()
+    blocks = [memory.blocked_until(), AccountMemory.of_origin(datto, settings).blocked_until()]
+    until = max((u for u in blocks if u is not None), default=None)
     if until is not None:  # another process met an IP block that still lasts
         budget.block(until - time.time())
     return budget
+
+
+def block_origin(datto: DattoSettings, settings: BudgetSettings, until: float, message: str) -> int:
+    """Datto blocked our IP on ``datto``'s origin until ``until`` (epoch seconds): remember it
+    for the processes to come and block every budget of this process on that origin.
+
+    Returns how many budgets (accounts) of this process it stopped.
+    """
+    AccountMemory.of_origin(datto, settings).record_block(until, message)
+    with _budgets_lock:
+        budgets = list(_by_origin.get(datto.origin, ()))
+    for budget in budgets:
+        budget.block(until - time.time())
+    return len(budgets)
 
 
 def remember_window(datto: DattoSettings, settings: BudgetSettings, budget: RateBudget) -> None:
@@ -150,6 +179,7 @@ def remember_window(datto: DattoSettings, settings: BudgetSettings, budget: Rate
 __all__ = [
     "AccountMemory",
     "account_key",
+    "block_origin",
     "budget_for",
     "remember_window",
     "state_dir",

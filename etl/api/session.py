@@ -36,7 +36,7 @@ from etl.api.auth import DattoAuth, describe_origin, same_origin
 from etl.api.budget import Calibration, Calibrator, Lane, RateBudget
 from etl.api.calibrate import calibrate
 from etl.api.clock import Clock, SystemClock, pause
-from etl.api.memory import AccountMemory, budget_for, remember_window
+from etl.api.memory import AccountMemory, block_origin, budget_for, remember_window
 from etl.api.transport import BudgetTransport, RequestCounter, request_scope, too_large
 from etl.config import BudgetSettings, DattoSettings
 from etl.errors import (
@@ -220,20 +220,24 @@ class DattoSession:
             raise
         return self._decode(resp, body)
 
-    def _read(self, response: httpx.Response) -> bytearray:
+    def _read(self, response: httpx.Response) -> bytes:
         """The body, decompressed, refused past the size cap as it comes in.
 
         The transport caps what arrives; this caps what it unpacks to (a small gzip body may
-        inflate a thousandfold).
+        inflate a thousandfold). Pieces are kept apart and joined once at the end: a buffer
+        grown piece by piece is copied as it grows, and the copies it leaves behind held a
+        refused 64 MB page at several times its size.
         """
-        body = bytearray()
+        pieces: list[bytes] = []
+        size = 0
         for piece in response.iter_bytes():
-            body += piece
-            if len(body) > self.max_bytes:
+            size += len(piece)
+            if size > self.max_bytes:
                 raise too_large(response.request.url.path, self.max_bytes)
-        return body
+            pieces.append(piece)
+        return b"".join(pieces)
 
-    def _decode(self, response: httpx.Response, body: bytearray) -> Any:
+    def _decode(self, response: httpx.Response, body: bytes) -> Any:
         status, path = response.status_code, response.request.url.path
         if status == 200:
             try:
@@ -297,10 +301,10 @@ class DattoSession:
         message = (
             f"Datto blocked this IP (403 after a rate-limit breach); no API call "
             f"until {time.strftime('%H:%M:%S', time.localtime(until))} "
-            f"({seconds:.0f} s): run again after that"
+            f"({seconds:.0f} s) to {self.settings.origin} for any account: run again after that"
         )
-        if self.memory is not None:
-            self.memory.record_block(until, message)
+        if self.memory is not None:  # every account on this origin waits, here and after
+            block_origin(self.settings, self.budget_settings, until, message)
         log.error(message)
         return IPBlockedError(message, until=until, status=403)
 
@@ -320,7 +324,7 @@ class DattoSession:
         pause(self.clock, seconds, self.stop)
 
 
-def _is_json(body: bytearray) -> bool:
+def _is_json(body: bytes) -> bool:
     """True when the body parses as JSON (Datto's own errors do; an edge's block page not)."""
     try:
         json.loads(body)
