@@ -24,7 +24,13 @@ from etl.config import Settings
 from etl.resources import REGISTRY
 from etl.resources.job_log import job_targets
 from etl.resources.job_results import cut, job_result_components, job_results
-from etl.resources.jobs import job_component_variables, job_components, jobs, withheld
+from etl.resources.jobs import (
+    component_rows,
+    job_component_variables,
+    job_components,
+    jobs,
+    withheld,
+)
 from etl.sync import SyncReport, run_sync
 from tests.conftest import settings_for
 from tests.resources.helpers import line, paths, rows, small_sim
@@ -280,3 +286,27 @@ def test_a_stop_among_the_jobs_asks_each_job_and_its_components_once(engine: Eng
         assert run(sim, engine).ok
         assert_mirrors(sim, engine)
         assert job_requests(sim)[COMPONENTS] == 12 - stored  # none asked twice
+
+
+def test_variable_values_that_may_be_secrets_are_not_stored() -> None:
+    item = {
+        "uid": "c-1",
+        "name": "Create local admin",
+        "variables": [
+            {"name": "Username", "value": "helpdesk"},
+            {"name": "AdminPassword", "value": "hunter2"},
+            {"name": "api_key", "value": "k-123"},
+            {"name": "DaysToKeep", "value": "30"},
+        ],
+    }
+    comps, variables = component_rows("job-1", [item])
+    assert comps == [
+        {"job_uid": "job-1", "position": 0, "component_uid": "c-1", "component_name": item["name"]}
+    ]
+    kept = {v["name"]: (v["value"], v["value_withheld"]) for v in variables}
+    assert kept == {
+        "Username": ("helpdesk", False),
+        "AdminPassword": (None, True),
+        "api_key": (None, True),
+        "DaysToKeep": ("30", False),
+    }
