@@ -269,7 +269,8 @@ class JobResults(FromJobLog[Pair]):
                     wanted[f"{pair.path}/{stream}"] = (pair, stream)
         out: dict[Pair, dict[str, Any]] = {}
         answered: set[str] = set()
-        for path, text in ctx.client.get_many(list(wanted)):
+        asked = [] if ctx.stop.is_set() else list(wanted)  # stopped: none sent
+        for path, text in ctx.client.get_many(asked):
             if ctx.stop.is_set():
                 break  # nothing more is sent
             answered.add(path)
