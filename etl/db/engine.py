@@ -280,3 +280,14 @@ def _info(conn: Connection | None) -> dict[Any, Any] | None:
     if conn is None or conn.closed or conn.invalidated:
         return None
     return conn.info
+
+
+def environment_error(conn: Connection, exc: BaseException) -> StorageError | None:
+    """The StorageError for a driver error ``exc`` met outside SQLAlchemy's execution (a
+    COPY on the raw connection), remembered on ``conn`` like :func:`_environment_error` does;
+    None when the environment is not the cause."""
+    found = environment_problem(exc, where(conn.engine))
+    info = _info(conn)
+    if found is not None and info is not None:
+        info[_ENV_ERROR] = found
+    return found
