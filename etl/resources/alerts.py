@@ -50,7 +50,7 @@ OPEN = "/v2/account/alerts/open"
 RESOLVED = "/v2/account/alerts/resolved"
 ONE = "/v2/alert/{uid}"
 MAX_SWEEPS = 3
-FLUSH_ROWS = 2_000  # rows read before they are written, in one transaction with the cursor
+FLUSH_ROWS = 5_000  # rows read before they are written, in one transaction with the cursor
 SMALLER_MAX = (100, 50)  # tried when an alert list refuses our ``max`` (live size unknown)
 
 SPEC = Spec(
@@ -61,7 +61,7 @@ SPEC = Spec(
     Field("alertSourceInfo.siteName", Text),
     Field("priority", String(32)),
     Field("diagnostics", Text),
-    Field("resolved", Boolean, index=True),
+    Field("resolved", Boolean),  # no index (migration 0017): no query seeks on it alone
     Field("resolvedBy", Text),
     Field("resolvedOn", UTCDateTime),
     Field("muted", Boolean),
