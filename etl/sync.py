@@ -208,7 +208,8 @@ def run_sync(
     try:
         upgrade(engine)
         first = DattoClient(session)
-        account_uid = fetch_account_uid(first)
+        account = fetch_account(first)  # the account resource stores this very answer
+        account_uid = str(account["uid"])
         # We hold the account's run lock: a row still 'running' belongs to a dead process.
         close_running(engine, account_uid, RunStatus.FAILED, ABANDONED)
         report = SyncReport(account_uid=account_uid, requests=first.counter.count)
@@ -219,6 +220,7 @@ def run_sync(
             settings=settings,
             stop=session.stop,
             progress=progress or NoProgress(),
+            account=account,
         )
         for name in order:
             if ctx.stop.is_set():

@@ -91,6 +91,9 @@ class RunContext:
     progress: Progress = field(default_factory=NoProgress)
     started_at: datetime = field(default_factory=utcnow)
     result: ResourceResult = field(default_factory=ResourceResult)
+    #: The ``GET /v2/account`` answer a sync read to learn the account uid: the account
+    #: resource stores it instead of asking again (None: ask, e.g. in the daemon's later runs).
+    account: dict[str, Any] | None = None
 
     def checkpoint(self) -> None:
         """Raise :class:`StopRequested` if a signal asked us to stop (between pages)."""
