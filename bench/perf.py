@@ -224,6 +224,7 @@ def main() -> None:
     """Build the account once; measure both dialects; print (and maybe save) the figures."""
     n_alerts = int(os.environ.get("BENCH_PERF_ALERTS", "100000"))
     n_open = n_alerts // 50
+    dialects = os.environ.get("BENCH_PERF_DIALECTS", "sqlite,postgresql").split(",")
     before_file = os.environ.get("BENCH_PERF_BEFORE")
     before = json.loads(Path(before_file).read_text()) if before_file else {}
     started = time.monotonic()
@@ -244,10 +245,11 @@ def main() -> None:
     )
     figures: dict[str, Any] = {}
     with sim, tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_PERF_DIR")) as tmp:
-        figures["sqlite"] = measure(sim, f"sqlite:///{tmp}/bench.db", tmp)
-        show("sqlite", figures["sqlite"], before.get("sqlite"))
+        if "sqlite" in dialects:
+            figures["sqlite"] = measure(sim, f"sqlite:///{tmp}/bench.db", tmp)
+            show("sqlite", figures["sqlite"], before.get("sqlite"))
         with pg_database() as url:
-            if url:
+            if url and "postgresql" in dialects:
                 figures["postgresql"] = measure(sim, url, tmp)
                 show("postgresql", figures["postgresql"], before.get("postgresql"))
     save = os.environ.get("BENCH_PERF_SAVE")

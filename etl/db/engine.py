@@ -106,7 +106,8 @@ def make_engine(url: str, *, readonly: bool = False, **kw: Any) -> Engine:
     """
     parsed = parse_url(url)
     # Sorted keys make a re-sent JSON document byte-identical, so upserts see "no change".
-    serializer = functools.partial(json.dumps, sort_keys=True, default=str)
+    # One encoder, made once: json.dumps with options builds a new one for every value.
+    serializer = json.JSONEncoder(sort_keys=True, default=str).encode
     path = sqlite_file(parsed)
     if path is not None:
         if readonly:
