@@ -16,9 +16,12 @@ its figures are its own:
   site and device lists again on the no-change sync (targets ≤ 1.01 and 1.00);
 - **peak memory** (the child's ``ru_maxrss``) at that many alerts (target ≤ 150 MB at 1M).
 
-``BENCH_PERF_BEFORE`` (optional) names a JSON file of earlier figures printed beside the new
-ones (``--save FILE`` writes them). PostgreSQL is ``DATTO_ETL_BENCH_PG`` as in the alerts
-bench; a throwaway database is made there and dropped.
+"before" figures come from ``BENCH_PERF_BEFORE`` (a JSON file ``BENCH_PERF_SAVE`` wrote),
+by default ``bench/perf_baseline.json``: main at 1e60afc (before the bulk write path),
+100,000 alerts, measured on the 2-core development machine while other test runs shared
+it. ``BENCH_PERF_DIALECTS`` (default ``sqlite,postgresql``) picks the dialects.
+PostgreSQL is ``DATTO_ETL_BENCH_PG`` as in the alerts bench; a throwaway database is made
+there and dropped.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from sqlalchemy import create_engine, text
 from bench.alerts import pg_database
 from datto_sim import Simulator
 
+BASELINE = Path(__file__).with_name("perf_baseline.json")
 SCALE = 60.0  # the budget's 60 s window passes in one real second
 PAGE = 250
 DEVICES, SITES = 5_000, 50
@@ -163,7 +167,7 @@ def measure(sim: Simulator, db: str, state_dir: str) -> dict[str, Any]:
     return out
 
 
-def show(name: str, now: dict[str, Any], before: dict[str, Any] | None) -> None:
+def show(name: str, now: dict[str, Any], before: dict[str, Any] | None, alerts: int) -> None:
     """Print one dialect's figures (and the earlier ones, when known)."""
     first, again = now["first"], now["again"]
 
@@ -186,7 +190,10 @@ def show(name: str, now: dict[str, Any], before: dict[str, Any] | None) -> None:
         f"  rows per CPU-s    {rps:,.0f} (target >= {TARGET_ROWS_PER_CPU_S:,})"
         + (f"   (before: {before_rps:,.0f}, x{rps / before_rps:.2f})" if before_rps else "")
     )
-    print(f"  µs per row        {1e6 / rps:.1f} (target <= {1e6 / TARGET_ROWS_PER_CPU_S:.1f})")
+    print(
+        f"  µs per row        {1e6 / rps:.1f} (target <= {1e6 / TARGET_ROWS_PER_CPU_S:.1f})"
+        + (f"   (before: {1e6 / before_rps:.1f})" if before_rps else "")
+    )
     bpr = first["bytes"] / max(1, first["rows"])
     what = "write_bytes" if name == "sqlite" else "WAL bytes, whole server"
     line = f"  bytes per row     {bpr:,.0f} ({what})"
@@ -204,7 +211,7 @@ def show(name: str, now: dict[str, Any], before: dict[str, Any] | None) -> None:
         if before:
             old = f"   (before: {before[key]['requests'] / before[key]['least']:.3f})"
         print(
-            f"  requests {label:<10}{figures['requests']} / least {figures['least']} = "
+            f"  requests {label:<11}{figures['requests']} / least {figures['least']} = "
             f"{ratio:.3f} (target <= {target:.2f}){old}"
         )
     print(
@@ -215,8 +222,8 @@ def show(name: str, now: dict[str, Any], before: dict[str, Any] | None) -> None:
         f"{again['bytes'] / 1e6:.1f} MB written"
     )
     print(
-        f"  peak memory       {first['maxrss_mb']:.0f} MB"
-        + was(("first", "maxrss_mb"), "{:.0f} MB")
+        f"  peak memory       {first['maxrss_mb']:.0f} MB at {alerts:,} alerts "
+        f"(target <= {TARGET_MB_AT_1M} MB at 1,000,000)" + was(("first", "maxrss_mb"), "{:.0f} MB")
     )
 
 
@@ -225,8 +232,10 @@ def main() -> None:
     n_alerts = int(os.environ.get("BENCH_PERF_ALERTS", "100000"))
     n_open = n_alerts // 50
     dialects = os.environ.get("BENCH_PERF_DIALECTS", "sqlite,postgresql").split(",")
-    before_file = os.environ.get("BENCH_PERF_BEFORE")
+    before_file = os.environ.get("BENCH_PERF_BEFORE", str(BASELINE))
     before = json.loads(Path(before_file).read_text()) if before_file else {}
+    if before and before.get("alerts", 100_000) != n_alerts:
+        print(f"before             measured at {before.get('alerts', 100_000):,} alerts")
     started = time.monotonic()
     sim = Simulator(
         devices=DEVICES,
@@ -240,18 +249,15 @@ def main() -> None:
         f"account            {n_alerts:,} alerts ({n_open:,} open), {DEVICES:,} devices, "
         f"{SITES} sites; built in {time.monotonic() - started:.1f} s"
     )
-    print(
-        f"memory target      <= {TARGET_MB_AT_1M} MB at 1,000,000 alerts (this run: {n_alerts:,})"
-    )
-    figures: dict[str, Any] = {}
+    figures: dict[str, Any] = {"alerts": n_alerts}
     with sim, tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_PERF_DIR")) as tmp:
         if "sqlite" in dialects:
             figures["sqlite"] = measure(sim, f"sqlite:///{tmp}/bench.db", tmp)
-            show("sqlite", figures["sqlite"], before.get("sqlite"))
+            show("sqlite", figures["sqlite"], before.get("sqlite"), n_alerts)
         with pg_database() as url:
             if url and "postgresql" in dialects:
                 figures["postgresql"] = measure(sim, url, tmp)
-                show("postgresql", figures["postgresql"], before.get("postgresql"))
+                show("postgresql", figures["postgresql"], before.get("postgresql"), n_alerts)
     save = os.environ.get("BENCH_PERF_SAVE")
     if save:
         Path(save).write_text(json.dumps(figures, indent=1))
