@@ -26,17 +26,18 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from etl import __version__
-from etl.api.auth import DattoAuth, same_origin
+from etl.api.auth import DattoAuth, describe_origin, same_origin
 from etl.api.budget import Calibration, Calibrator, Lane, RateBudget
 from etl.api.calibrate import calibrate
 from etl.api.clock import Clock, SystemClock, pause
-from etl.api.memory import AccountMemory, budget_for, remember_window
-from etl.api.transport import BudgetTransport, RequestCounter, request_scope
+from etl.api.memory import AccountMemory, block_origin, budget_for, remember_window
+from etl.api.transport import BudgetTransport, RequestCounter, request_scope, too_large
 from etl.config import BudgetSettings, DattoSettings
 from etl.errors import (
     BadRequestError,
@@ -103,9 +104,16 @@ class DattoSession:
         secret = settings.api_secret.get_secret_value() if settings.api_secret else ""
         self.auth = DattoAuth(settings.origin, key, secret, clock=self.clock.now)
         inner = transport or httpx.HTTPTransport(retries=0)
+        self.max_bytes = settings.max_response_bytes
         self.http = httpx.Client(
             auth=self.auth,
-            transport=BudgetTransport(inner, self.budget, self.stop),
+            transport=BudgetTransport(
+                inner,
+                self.budget,
+                self.stop,
+                deadline=settings.deadline_seconds,
+                max_bytes=self.max_bytes,
+            ),
             timeout=httpx.Timeout(
                 settings.timeout_seconds, connect=min(10.0, settings.timeout_seconds)
             ),
@@ -141,18 +149,25 @@ class DattoSession:
         *,
         counter: RequestCounter,
         lane: Lane = Lane.NORMAL,
+        guard: Callable[[], None] | None = None,
     ) -> Any:
         """GET a JSON document, retrying transient faults; fatal ones raise at once.
 
         Every request sent (token and calibration calls included) counts in ``counter`` and
-        spends a budget slot in ``lane``.
+        spends a budget slot in ``lane``. ``guard`` runs before every attempt and may raise
+        to end the retries (the caller's circuit breaker).
         """
         url = path_or_url if isinstance(path_or_url, httpx.URL) else self.url(path_or_url)
         if not same_origin(url, self.origin):
-            raise UnsafeURLError(f"refusing to call {url.host}: not the configured origin")
+            raise UnsafeURLError(
+                f"refusing to call {describe_origin(url)}: not the configured origin "
+                f"{describe_origin(self.origin)}"
+            )
         attempt = 0
         limited = 0
         while True:
+            if guard is not None:
+                guard()
             self.calibrate_if_due(counter)
             try:
                 return self.send(url, params, counter=counter, lane=lane)
@@ -187,8 +202,8 @@ class DattoSession:
     ) -> Any:
         """Send one GET, counted in ``counter`` and budgeted in ``lane``; JSON or an error."""
         try:
-            with request_scope(counter, lane):
-                response = self.http.get(url, params=params)
+            with request_scope(counter, lane), self.http.stream("GET", url, params=params) as resp:
+                body = self._read(resp)
         except httpx.TimeoutException as exc:
             raise TransportError(f"timeout on {url.path}", url=str(url)) from exc
         except httpx.TransportError as exc:
@@ -203,16 +218,37 @@ class DattoSession:
             if exc.status == 403:
                 raise self._blocked() from None
             raise
-        return self._decode(response)
+        return self._decode(resp, body)
 
-    def _decode(self, response: httpx.Response) -> Any:
+    def _read(self, response: httpx.Response) -> bytes:
+        """The body, decompressed, refused past the size cap as it comes in.
+
+        The transport caps what arrives; this caps what it unpacks to (a small gzip body may
+        inflate a thousandfold). Pieces are kept apart and joined once at the end: a buffer
+        grown piece by piece is copied as it grows, and the copies it leaves behind held a
+        refused 64 MB page at several times its size.
+        """
+        pieces: list[bytes] = []
+        size = 0
+        for piece in response.iter_bytes():
+            size += len(piece)
+            if size > self.max_bytes:
+                raise too_large(response.request.url.path, self.max_bytes)
+            pieces.append(piece)
+        return b"".join(pieces)
+
+    def _decode(self, response: httpx.Response, body: bytes) -> Any:
         status, path = response.status_code, response.request.url.path
         if status == 200:
             try:
-                return response.json()
+                return json.loads(body)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise MalformedResponseError(
                     f"{path} answered a body that is not complete JSON", status=status
+                ) from None
+            except RecursionError:  # valid JSON nested deeper than any Datto answer
+                raise MalformedResponseError(
+                    f"{path} answered JSON nested too deep to read (a broken page)", status=status
                 ) from None
         if status == 401:
             raise CredentialsError(
@@ -227,7 +263,7 @@ class DattoSession:
                 status=status,
             )
         if status == 403:
-            if self.budget.recently_limited() or not _is_json(response):
+            if self.budget.recently_limited() or not _is_json(body):
                 raise self._blocked()
             raise PermissionDeniedError(
                 f"Datto answered 403 on {path}: the API user lacks permission for it",
@@ -265,10 +301,10 @@ class DattoSession:
         message = (
             f"Datto blocked this IP (403 after a rate-limit breach); no API call "
             f"until {time.strftime('%H:%M:%S', time.localtime(until))} "
-            f"({seconds:.0f} s): run again after that"
+            f"({seconds:.0f} s) to {self.settings.origin} for any account: run again after that"
         )
-        if self.memory is not None:
-            self.memory.record_block(until, message)
+        if self.memory is not None:  # every account on this origin waits, here and after
+            block_origin(self.settings, self.budget_settings, until, message)
         log.error(message)
         return IPBlockedError(message, until=until, status=403)
 
@@ -288,11 +324,11 @@ class DattoSession:
         pause(self.clock, seconds, self.stop)
 
 
-def _is_json(response: httpx.Response) -> bool:
+def _is_json(body: bytes) -> bool:
     """True when the body parses as JSON (Datto's own errors do; an edge's block page not)."""
     try:
-        response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return False
     return True
 

@@ -5,6 +5,13 @@ auth flow's retry after a 401 included) spends a slot of the rate budget in the 
 resource that sent it, and counts in that resource's :class:`RequestCounter`. Who sent it is
 carried by context variables that :func:`request_scope` sets around one client call. The
 session's stop event ends a wait for a slot at once (:class:`~etl.errors.StopRequested`).
+
+It also bounds every request once its slot is taken (:class:`GuardedStream`): a total
+deadline, since httpx's read timeout starts again with every byte and a server trickling its
+body would hold a sync (and the account lock) forever; past it, a
+:class:`~etl.errors.TransportError`, retried like a timeout. And a size cap: reading stops
+past ``max_bytes`` with :class:`~etl.errors.ResponseTooLargeError`, so memory stays bounded
+whatever the server sends.
 """
 
 from __future__ import annotations
@@ -12,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
 
 from etl.api.budget import Lane, RateBudget
+from etl.errors import ResponseTooLargeError, TransportError
 
 
 @dataclass
@@ -40,10 +49,60 @@ _lane: contextvars.ContextVar[Lane] = contextvars.ContextVar(
 )
 
 
+def too_large(where: str, max_bytes: int) -> ResponseTooLargeError:
+    """The error for a body past the cap (``where``: the request's path)."""
+    return ResponseTooLargeError(
+        f"{where} answered more than {max_bytes / 1e6:g} MB: refused, reading stopped there "
+        "(raise datto.max_response_mb if the account really needs pages this big)"
+    )
+
+
+class GuardedStream(httpx.SyncByteStream):
+    """A response body read under its request's total deadline and the size cap.
+
+    Checked as each piece arrives: a trickle ends at most one piece (one read timeout at
+    worst) past the deadline, and no more than ``max_bytes`` (+ one piece) is ever read.
+    """
+
+    def __init__(
+        self,
+        inner: httpx.SyncByteStream,
+        where: str,
+        *,
+        deadline: float,
+        seconds: float,
+        max_bytes: int,
+    ) -> None:
+        self.inner = inner
+        self.where = where
+        self.deadline = deadline  # time.monotonic() by which the body must be in
+        self.seconds = seconds
+        self.max_bytes = max_bytes
+
+    def __iter__(self) -> Iterator[bytes]:
+        got = 0
+        for piece in self.inner:
+            got += len(piece)
+            if got > self.max_bytes:
+                raise too_large(self.where, self.max_bytes)
+            if time.monotonic() > self.deadline:
+                raise TransportError(
+                    f"{self.where} sent no complete answer within {self.seconds:g} s "
+                    "(datto.request_deadline_seconds): the server sends too slowly",
+                    url=self.where,
+                )
+            yield piece
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 class BudgetTransport(httpx.BaseTransport):
     """Spend a budget slot for every request sent, and count it for the current resource.
 
-    ``stop`` (the session's stop event) ends a wait for a slot with StopRequested.
+    ``stop`` (the session's stop event) ends a wait for a slot with StopRequested. Once the
+    slot is taken, the request has ``deadline`` seconds in all (connect, headers, body: each
+    timeout is cut to it) and its body at most ``max_bytes`` (:class:`GuardedStream`).
     """
 
     def __init__(
@@ -51,17 +110,38 @@ class BudgetTransport(httpx.BaseTransport):
         inner: httpx.BaseTransport,
         budget: RateBudget,
         stop: threading.Event | None = None,
+        *,
+        deadline: float = float("inf"),
+        max_bytes: int = 1 << 62,
     ) -> None:
         self.inner = inner
         self.budget = budget
         self.stop = stop
+        self.deadline = deadline
+        self.max_bytes = max_bytes
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         with self.budget.slot(_lane.get(), stop=self.stop):
             counter = _counter.get()
             if counter is not None:
                 counter.add()
-            return self.inner.handle_request(request)
+            deadline = time.monotonic() + self.deadline
+            timeouts = request.extensions.get("timeout")
+            if isinstance(timeouts, dict):  # no single wait may outlast the whole request
+                request.extensions["timeout"] = {
+                    k: self.deadline if v is None else min(v, self.deadline)
+                    for k, v in timeouts.items()
+                }
+            response = self.inner.handle_request(request)
+        if isinstance(response.stream, httpx.SyncByteStream):
+            response.stream = GuardedStream(
+                response.stream,
+                request.url.path,
+                deadline=deadline,
+                seconds=self.deadline,
+                max_bytes=self.max_bytes,
+            )
+        return response
 
     def close(self) -> None:
         self.inner.close()

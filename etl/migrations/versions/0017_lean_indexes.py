@@ -1,7 +1,7 @@
 """an index no query needs: alerts.resolved
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-02
 
 Every index is written again with each row, so an index no query uses is pure write cost.
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
