@@ -50,8 +50,9 @@ RESOURCES = ["account", "sites", "devices", "alerts"]
 TARGET_ROWS_PER_CPU_S = 35_000
 TARGET_FIRST, TARGET_AGAIN = 1.01, 1.00
 TARGET_MB_AT_1M = 150
-# Not data: the token and the budget's calibration (its rate follows the simulated clock).
-MACHINERY = ("POST /auth/oauth/token", "GET /v2/system/request_rate")
+# Not data, counted apart: the token, the budget's calibration (its rate follows the
+# simulated clock) and the platform status recorded with the runs (once per sync).
+MACHINERY = ("POST /auth/oauth/token", "GET /v2/system/request_rate", "GET /v2/system/status")
 
 
 def least(sim: Simulator, first: bool) -> int:
@@ -215,7 +216,8 @@ def show(name: str, now: dict[str, Any], before: dict[str, Any] | None, alerts: 
             f"{ratio:.3f} (target <= {target:.2f}){old}"
         )
     print(
-        f"                    (+{first['machinery']} and +{again['machinery']} token/calibration)"
+        f"                    (+{first['machinery']} and +{again['machinery']} token, "
+        "calibration, platform status)"
     )
     print(
         f"  no-change sync    {again['rows']} rows written, {again['cpu']:.2f} CPU-s, "
