@@ -186,12 +186,15 @@ GROUP BY account_uid, resource"""
 
 
 def _patch_compliance_daily(q: Sql) -> str:
+    # A plain account join, not Sql.same_account: its unary + on SQLite keeps the planner off
+    # the sites key (account_uid, uid), a scan of sites per device_daily row (a year of 2,000
+    # devices: 30 s instead of 3 s; bench history).
     fully = q.count_if(f"dd.patch_status = {FULLY_PATCHED}")
     return f"""
 SELECT dd.account_uid, dd.day, dd.site_uid, s.name AS site_name, COUNT(*) AS devices,
   {fully} AS fully_patched, {q.pct(fully, "COUNT(*)")} AS compliance_pct
 FROM device_daily dd
-JOIN sites s ON {q.same_account("s", "dd")} AND s.uid = dd.site_uid
+JOIN sites s ON s.account_uid = dd.account_uid AND s.uid = dd.site_uid
 WHERE {patch_managed("dd.patch_status")} AND {live_site()}
 GROUP BY dd.account_uid, dd.day, dd.site_uid, s.name"""
 
