@@ -240,7 +240,8 @@ def run_sync(
     try:
         upgrade(engine)
         first = DattoClient(session)
-        account_uid = fetch_account_uid(first)
+        account = fetch_account(first)  # the account resource stores this very answer
+        account_uid = str(account["uid"])
         # We hold the account's run lock: a row still 'running' belongs to a dead process.
         close_running(engine, account_uid, RunStatus.FAILED, ABANDONED)
         remember_account_name(engine, account_uid, account_name, session.settings.origin)
@@ -254,6 +255,7 @@ def run_sync(
             settings=settings,
             stop=session.stop,
             progress=progress or NoProgress(),
+            account=account,
             clock=clock,
         )
         asked = ctx.platform.requests

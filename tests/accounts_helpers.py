@@ -60,9 +60,9 @@ def write_config(
         env[f"ACCOUNT_{upper}_SECRET"] = sim.settings.api_secret
     path = folder / "datto-etl.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # no window: each account's budget follows the one its simulator reports in request_rate
     env.update(
         DATTO_ETL_DATABASE_URL=db_url,
-        DATTO_ETL_BUDGET_WINDOW_SECONDS=str(60.0 / sims[0].settings.time_scale),
         DATTO_ETL_BUDGET_STATE_DIR=str(folder / "state"),
     )
     return path, env

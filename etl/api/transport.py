@@ -86,12 +86,16 @@ class GuardedStream(httpx.SyncByteStream):
             if got > self.max_bytes:
                 raise too_large(self.where, self.max_bytes)
             if time.monotonic() > self.deadline:
-                raise TransportError(
-                    f"{self.where} sent no complete answer within {self.seconds:g} s "
-                    "(datto.request_deadline_seconds): the server sends too slowly",
-                    url=self.where,
-                )
+                raise self.late()
             yield piece
+
+    def late(self) -> TransportError:
+        """The error for a request past its deadline."""
+        return TransportError(
+            f"{self.where} sent no complete answer within {self.seconds:g} s "
+            "(datto.request_deadline_seconds): the server sends too slowly",
+            url=self.where,
+        )
 
     def close(self) -> None:
         self.inner.close()
@@ -133,14 +137,19 @@ class BudgetTransport(httpx.BaseTransport):
                     for k, v in timeouts.items()
                 }
             response = self.inner.handle_request(request)
-        if isinstance(response.stream, httpx.SyncByteStream):
-            response.stream = GuardedStream(
-                response.stream,
-                request.url.path,
-                deadline=deadline,
-                seconds=self.deadline,
-                max_bytes=self.max_bytes,
-            )
+        if not isinstance(response.stream, httpx.SyncByteStream):
+            return response
+        guarded = GuardedStream(
+            response.stream,
+            request.url.path,
+            deadline=deadline,
+            seconds=self.deadline,
+            max_bytes=self.max_bytes,
+        )
+        if time.monotonic() > deadline:  # the headers alone came too slowly
+            response.close()
+            raise guarded.late()
+        response.stream = guarded
         return response
 
     def close(self) -> None:

@@ -106,7 +106,8 @@ def make_engine(url: str, *, readonly: bool = False, **kw: Any) -> Engine:
     """
     parsed = parse_url(url)
     # Sorted keys make a re-sent JSON document byte-identical, so upserts see "no change".
-    serializer = functools.partial(json.dumps, sort_keys=True, default=str)
+    # One encoder, made once: json.dumps with options builds a new one for every value.
+    serializer = json.JSONEncoder(sort_keys=True, default=str).encode
     path = sqlite_file(parsed)
     if path is not None:
         if readonly:
@@ -196,6 +197,11 @@ def _sqlite_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     # WAL lets dashboards read while a sync writes.
     dbapi_conn.execute("PRAGMA journal_mode=WAL")
+    # Checkpoint every 64 MB of WAL, not every 4 MB: an index page changed by many commits
+    # is then copied into the database once, not once per commit (a backfill wrote each
+    # row's pages several times over). The WAL file is cut back to 64 MB after a checkpoint.
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=16384")
+    dbapi_conn.execute("PRAGMA journal_size_limit=67108864")
     _sqlite_pragmas(dbapi_conn)
 
 
@@ -280,3 +286,14 @@ def _info(conn: Connection | None) -> dict[Any, Any] | None:
     if conn is None or conn.closed or conn.invalidated:
         return None
     return conn.info
+
+
+def environment_error(conn: Connection, exc: BaseException) -> StorageError | None:
+    """The StorageError for a driver error ``exc`` met outside SQLAlchemy's execution (a
+    COPY on the raw connection), remembered on ``conn`` like :func:`_environment_error` does;
+    None when the environment is not the cause."""
+    found = environment_problem(exc, where(conn.engine))
+    info = _info(conn)
+    if found is not None and info is not None:
+        info[_ENV_ERROR] = found
+    return found

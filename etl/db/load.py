@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, delete, or_, select, tuple_
+from sqlalchemy import JSON, Connection, String, Table, delete, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+
+from etl.db.bulk import insert_rows
 
 # PostgreSQL's protocol allows 65,535 parameters per statement; SQLite allows 32,766 since
 # 3.32 and 999 before.
@@ -79,9 +82,50 @@ def _clean(value: Any, length: int | None = None) -> Any:
     return value
 
 
-def _cleaner(table: Table, key: Sequence[str]) -> dict[str, int | None]:
-    """Column → length limit (None: unlimited) of the non-key columns of ``table``."""
-    return {c.name: getattr(c.type, "length", None) for c in table.columns if c.name not in key}
+def _checked(table: Table, key: Sequence[str]) -> list[tuple[str, int | None]]:
+    """The columns that may hold text (strings, JSON documents), each with its length limit
+    (None: unlimited, and always for key columns: a key is never cut)."""
+    return [
+        (c.name, None if c.name in key else getattr(c.type, "length", None))
+        for c in table.columns
+        if isinstance(c.type, String | JSON)
+    ]
+
+
+def _shallow_clean(
+    rows: list[dict[str, Any]], checked: list[tuple[str, int | None]]
+) -> list[dict[str, Any]]:
+    """``rows``, with a cleaned copy of each row holding a NUL or a string too long for its
+    column.
+
+    The batch is tested column by column in C (``repr`` of the column's values shows a NUL
+    anywhere, in a JSON document's keys too, as ``\\x00``; ``max`` of the lengths); only a
+    column that fails is looked at row by row, and the deep :func:`_clean` runs for the
+    rare value that needs it.
+    """
+    present = [(c, n) for c, n in checked if rows and c in rows[0]]
+    suspect: list[tuple[str, int | None]] = []
+    try:
+        for column, limit in present:
+            values = list(map(itemgetter(column), rows))
+            if "\\x00" in repr(values) or (
+                limit is not None and max(map(len, filter(None, values)), default=0) > limit
+            ):
+                suspect.append((column, limit))
+    except (KeyError, TypeError):  # rows of other shapes, a non-string in a string column
+        suspect = checked
+    if not suspect:
+        return rows
+    out = []
+    for row in rows:
+        fixed: dict[str, Any] | None = None
+        for column, limit in suspect:
+            value = row.get(column)
+            if _clean(value, limit) != value:
+                fixed = fixed if fixed is not None else dict(row)
+                fixed[column] = _clean(value, limit)
+        out.append(row if fixed is None else fixed)
+    return out
 
 
 class Stored:
@@ -90,13 +134,11 @@ class Stored:
     def __init__(self, conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
         self.conn, self.table = conn, table
         self.key = key_of(table)
-        limits = _cleaner(table, self.key)
+        checked = _checked(table, self.key)
+        key = self.key
         # Pages that shift can repeat an item; the later copy is the newer one.
-        self.rows = {
-            tuple(_clean(r[k]) for k in self.key): {
-                c: _clean(v, limits.get(c)) for c, v in r.items()
-            }
-            for r in rows
+        self.rows: dict[tuple[Any, ...], dict[str, Any]] = {
+            tuple([row[k] for k in key]): row for row in _shallow_clean(list(rows), checked)
         }
         first = next(iter(self.rows.values()), {})
         self.compared = [c for c in first if c not in self.key and c not in NOT_COMPARED]
@@ -112,6 +154,14 @@ class Stored:
     def _key_in(self, keys: Sequence[tuple[Any, ...]]) -> Any:
         if len(self.key) == 1:
             return self.table.c[self.key[0]].in_([k[0] for k in keys])
+        first = {k[0] for k in keys}
+        if len(self.key) == 2 and len(first) == 1:
+            # one account's rows (the usual batch): ``a = ? AND b IN (…)`` walks the primary
+            # key; SQLite plans a row-value IN list far worse (a scan per page on SQLite)
+            (value,) = first
+            return (self.table.c[self.key[0]] == value) & self.table.c[self.key[1]].in_(
+                [k[1] for k in keys]
+            )
         return tuple_(*(self.table.c[k] for k in self.key)).in_(keys)
 
     def read(self, where: Any) -> None:
@@ -136,17 +186,19 @@ class Stored:
 
     def write(self) -> int:
         """Insert the new rows, upsert the differing ones; return rows changed."""
-        new = [r for k, r in self.rows.items() if k not in self.values]
+        values = self.values
+        new = [r for k, r in self.rows.items() if k not in values]
+        compared = self.compared
         differing = [
             r
             for k, r in self.rows.items()
-            if k in self.values and self.values[k] != tuple(r[c] for c in self.compared)
+            if k in values and values[k] != tuple([r[c] for c in compared])
         ]
         changed = 0
         if new:
             try:
                 with self.conn.begin_nested():
-                    self.conn.execute(self.table.insert(), new)
+                    insert_rows(self.conn, self.table, new)
                 changed += len(new)
             except IntegrityError:  # another writer added some of these keys meanwhile
                 changed += _conflict_upsert(self.conn, self.table, new)

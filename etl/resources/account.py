@@ -54,7 +54,7 @@ class Account(Resource):
     cost = "one request"
 
     def run(self, ctx: RunContext) -> None:
-        body = fetch_account(ctx.client)
+        body = ctx.account or fetch_account(ctx.client)  # the sync's own read, when fresh
         ctx.result.rows_seen = ctx.result.pages = 1
         with ctx.transaction() as tx:
             tx.written += upsert(tx.conn, account, ctx.stamp(SPEC.rows([body])))

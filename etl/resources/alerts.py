@@ -50,6 +50,7 @@ OPEN = "/v2/account/alerts/open"
 RESOLVED = "/v2/account/alerts/resolved"
 ONE = "/v2/alert/{uid}"
 MAX_SWEEPS = 3
+FLUSH_ROWS = 5_000  # rows read before they are written, in one transaction with the cursor
 SMALLER_MAX = (100, 50)  # tried when an alert list refuses our ``max`` (live size unknown)
 
 SPEC = Spec(
@@ -60,7 +61,7 @@ SPEC = Spec(
     Field("alertSourceInfo.siteName", Text),
     Field("priority", String(32)),
     Field("diagnostics", Text),
-    Field("resolved", Boolean, index=True),
+    Field("resolved", Boolean),  # no index (migration 0017): no query seeks on it alone
     Field("resolvedBy", Text),
     Field("resolvedOn", UTCDateTime),
     Field("muted", Boolean),
@@ -112,6 +113,8 @@ class AlertRun:
         self.open_newest: int | None = None
         self.open0_at = 0.0
         self.db_seconds = 0.0
+        self.queued: list[dict[str, Any]] = []  # read, not yet written (see save)
+        self.queued_cursor = False
         self.details: dict[str, Any] = self.result.details
         self.details.update(
             cutoff_base=_ms_iso(self.base),
@@ -125,14 +128,31 @@ class AlertRun:
     # -- plumbing --------------------------------------------------------------------------
 
     def save(self, rows: list[dict[str, Any]], with_cursor: bool = False) -> None:
-        """Upsert one page's rows (and the cursor) in one transaction."""
+        """Queue one page's rows (and the cursor); written once :data:`FLUSH_ROWS` wait.
+
+        Pages are read one request at a time, but committed a few thousand rows at a time,
+        in one transaction with the cursor as it stands after the last of them: a commit per
+        250-row page writes the same index pages again and again. No transaction stays
+        open across a request; :meth:`flush` runs before anything reads the table, at the
+        end, and when the run fails or is stopped (what was read is kept, as before).
+        """
+        self.queued += self.ctx.stamp(rows)
+        self.queued_cursor |= with_cursor
+        self.result.rows_seen += len(rows)
+        if len(self.queued) >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Upsert the queued rows (and the cursor, if a queued page carried it) at once."""
+        if not self.queued and not self.queued_cursor:
+            return
         started = time.perf_counter()
         with self.ctx.transaction() as tx:
-            tx.written += upsert(tx.conn, alerts, self.ctx.stamp(rows))
-            if with_cursor:
+            tx.written += upsert(tx.conn, alerts, self.queued)
+            if self.queued_cursor:
                 save_cursor(tx.conn, self.ctx.account_uid, Alerts.name, self.cursor.dump())
+        self.queued, self.queued_cursor = [], False
         self.db_seconds += time.perf_counter() - started
-        self.result.rows_seen += len(rows)
         self.details["alerts_written"] = self.result.rows_written
 
     def pages(self, path: str, start: int = 0) -> Iterator[Page]:
@@ -198,6 +218,7 @@ class AlertRun:
 
     def candidates(self) -> dict[str, int | None]:
         """Alerts stored as open (not gone) that this sweep did not show: uid → raise time."""
+        self.flush()
         with self.ctx.engine.connect() as conn:
             rows = conn.execute(
                 select(alerts.c.alert_uid, alerts.c.timestamp).where(
@@ -212,6 +233,7 @@ class AlertRun:
 
     def stored(self, upper: int | None, lower: int | None, *, upper_in: bool = True) -> int:
         """Resolved alerts stored with a raise time from ``lower`` up to ``upper``."""
+        self.flush()
         query = select(func.count()).select_from(alerts)
         query = query.where(
             alerts.c.account_uid == self.ctx.account_uid, alerts.c.resolved.is_(True)
@@ -337,6 +359,7 @@ class AlertRun:
         """Ask for every formerly-open alert the walk did not confirm; 404 → ``removed_at``."""
         found = ask_each(self.ctx, ONE, open_ones, "alertUid", "alert")
         self.save(to_rows(found.items))
+        self.flush()
         if found.gone:
             now = utcnow()
             with self.ctx.transaction() as tx:
@@ -359,6 +382,7 @@ class AlertRun:
         self.walk(open_ones)
         self.fetch(open_ones)
         self.save([], with_cursor=True)
+        self.flush()
         self.details.update(
             page_size=self.cursor.page_size,
             ref=_ms_iso(self.cursor.ref_ms),
@@ -380,8 +404,13 @@ class Alerts(Resource):
     )
 
     def run(self, ctx: RunContext) -> None:
+        run = AlertRun(ctx)
         try:
-            AlertRun(ctx).run()
+            run.run()
         except BaseException as exc:  # what was committed until now is in ctx.result
             ctx.result.details["stop_reason"] = type(exc).__name__
+            try:
+                run.flush()  # the pages read are kept, as when each was committed at once
+            except Exception as failed:  # e.g. the database error that stopped the run
+                log.warning("alerts: %d read rows not written: %s", len(run.queued), failed)
             raise

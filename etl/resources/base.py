@@ -96,6 +96,9 @@ class RunContext:
     #: daily snapshots are dated by it, so tests move it day by day with the simulator's.
     clock: Callable[[], datetime] = utcnow
     result: ResourceResult = field(default_factory=ResourceResult)
+    #: The ``GET /v2/account`` answer a sync read to learn the account uid: the account
+    #: resource stores it instead of asking again (None: ask, e.g. in the daemon's later runs).
+    account: dict[str, Any] | None = None
     #: The platform's status, shared by the runs of a sync or daemon (version in each run).
     platform: PlatformStatus = field(default_factory=PlatformStatus)
 

@@ -247,7 +247,7 @@ def mapped(items: Iterable[T], fn: Callable[[T], R]) -> list[R]:
         try:
             out.append(fn(item))
         except BadItem as bad:
-            issues.skip(bad.table, bad.column, bad.why, bad.key)
+            issues.skip(bad.table, bad.column, bad.why, bad.key, item)
     return out
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, String, Text
 
 from etl.resources.base import register
-from etl.resources.convert import Field, Spec, as_int
+from etl.resources.convert import Field, Spec, as_int, mapped, table_row
 from etl.resources.shapes import Rows, SnapshotResource
 
 SPEC = Spec(
@@ -33,11 +33,13 @@ dnet_site_mappings = SPEC.table(
 
 
 def to_rows(item: dict[str, Any]) -> list[dict[str, Any]]:
-    """One site item → a row per network id (ids that are not integers are left out)."""
+    """One site item → a row per network id (ids that are not integers are left out); a
+    site whose values cannot be stored raises :class:`~etl.resources.convert.BadItem`."""
     ids = item.get("dattoNetworkingNetworkIds")
-    found = [as_int(n) for n in ids] if isinstance(ids, list) else []
-    site = {"site_uid": str(item["uid"]), **SPEC.row(item)}
-    return [{**site, "network_id": n} for n in sorted({n for n in found if n is not None})]
+    scalars = [n for n in ids if not isinstance(n, list | dict)] if isinstance(ids, list) else []
+    found = sorted({n for n in map(as_int, scalars) if n is not None})
+    site = {**table_row(dnet_site_mappings, {"site_uid": item["uid"]}), **SPEC.row(item)}
+    return [{**site, **table_row(dnet_site_mappings, {"network_id": n})} for n in found]
 
 
 @register
@@ -53,4 +55,4 @@ class DnetSiteMappings(SnapshotResource):
 
     def rows(self, body: list[dict[str, Any]], owner: None) -> Rows:
         items = [i for i in body if isinstance(i, dict) and i.get("uid")]
-        return {dnet_site_mappings: [row for item in items for row in to_rows(item)]}
+        return {dnet_site_mappings: [row for rows in mapped(items, to_rows) for row in rows]}

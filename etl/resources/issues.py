@@ -15,6 +15,8 @@ other values, which may be private. An unreadable time's example shows the value
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
@@ -49,16 +51,23 @@ class Issues:
     def _again(self, what: str, key: Any) -> bool:
         if key is None:
             return False
-        ident = (what, str(key))
+        ident = (what, key if isinstance(key, str) else repr(key))
         if ident in self._noted:
             return True
         self._noted.add(ident)
         return False
 
-    def skip(self, table: str, column: str | None, why: str, key: Any = None) -> None:
-        """One item left out: its ``column`` (None: the item as a whole) cannot be stored."""
+    def skip(
+        self, table: str, column: str | None, why: str, key: Any = None, item: Any = None
+    ) -> None:
+        """One item left out: its ``column`` (None: the item as a whole) cannot be stored.
+
+        ``item`` (when given) tells items apart for counting; else ``key`` does.
+        """
         where = f"{table}.{column}" if column else table
-        if self._again(f"{where}: {why}", key):
+        # the key may be the bad value itself (two items with an id of 10**30): the whole
+        # item tells them apart
+        if self._again(f"{where}: {why}", key if item is None else fingerprint(item)):
             return
         self.skipped[f"{where}: {why}"] += 1
         if len(self.skipped_examples) < EXAMPLES:
@@ -117,6 +126,12 @@ class Issues:
                 sum(self.unreadable.values()),
                 _summary(self.unreadable),
             )
+
+
+def fingerprint(item: Any) -> str:
+    """A short digest of ``item``'s JSON (to count an item met twice in a run once)."""
+    text = json.dumps(item, sort_keys=True, default=repr)  # ASCII: surrogates escaped
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 def _summary(counts: Counter[str]) -> str:

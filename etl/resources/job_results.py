@@ -16,6 +16,7 @@ asked and duplicates nothing. Runs in the low-priority lane: results are bulk th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -28,7 +29,8 @@ from etl.db.schema import UTCDateTime, utcnow
 from etl.errors import APIError, MalformedResponseError, NotFoundError
 from etl.resources.base import RunContext, register
 from etl.resources.common import Misses
-from etl.resources.convert import Field, Spec, always_none, numbered
+from etl.resources.convert import BadItem, Field, Spec, always_none, mapped, table_row
+from etl.resources.issues import current
 from etl.resources.job_log import (
     DUE,
     FINAL,
@@ -84,11 +86,18 @@ def is_final(status: Any) -> bool:
     return isinstance(status, str) and status.lower() in FINAL_STATUSES
 
 
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # a Python str holds only lone surrogates
+
+
 def cut(text: Any, limit: int) -> str | None:
-    """Output as stored: at most ``limit`` characters, then a marker saying how much was cut."""
+    """Output as stored: at most ``limit`` characters, then a marker saying how much was cut;
+    NULs and lone surrogates (a script's stray bytes) become U+FFFD, as no database holds them
+    and the rest of the output is worth keeping."""
     if text is None:
         return None
     text = str(text)
+    if not text.isascii() or "\x00" in text:
+        text = UNSTORABLE.sub("\ufffd", text)
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n[datto-etl: output cut at {limit} of {len(text)} characters]"
@@ -199,13 +208,20 @@ class JobResults(FromJobLog[Pair]):
         for pair, body in answers.items():
             if pair not in states:
                 continue  # its output could not be read: all asked again next run
-            results.append({**pair._asdict(), **RESULT.row(body)})
+            try:
+                result = {**pair._asdict(), **RESULT.row(body)}
+            except BadItem as bad:  # not stored, so asked again next run; the rest go on
+                current().skip(bad.table, bad.column, bad.why, f"{pair.job_uid}/{pair.device_uid}")
+                states.pop(pair)
+                continue
+            results.append(result)
             key = {"job_uid": pair.job_uid, "device_uid": pair.device_uid}
-            rows = [
-                {**k, **COMPONENT.row(c)} for c, k in numbered(body.get("componentResults"), key)
-            ]
+            listed = body.get("componentResults")
+            rows = COMPONENT.numbered(listed, key)
             with_output(rows, outputs.get(pair, {}), limit)
-            parts.append((pair, rows))
+            # (outputs are cleaned by cut(); any other value no column can hold skips the row)
+            rows = mapped(rows, lambda row: table_row(job_result_components, row))
+            parts.append((pair, rows, len(listed) if isinstance(listed, list) else 0))
         now = utcnow()
         targets = [
             {"job_uid": p.job_uid, "device_uid": p.device_uid, "state": s, "checked_at": now}
@@ -213,17 +229,17 @@ class JobResults(FromJobLog[Pair]):
         ]
         with ctx.transaction() as tx:
             tx.written += upsert(tx.conn, job_results, ctx.stamp(results))
-            for pair, rows in parts:  # the list may have shrunk since a pending answer
+            for pair, _, size in parts:  # the list may have shrunk since a pending answer
                 tx.conn.execute(
                     delete(job_result_components).where(
                         job_result_components.c.account_uid == ctx.account_uid,
                         job_result_components.c.job_uid == pair.job_uid,
                         job_result_components.c.device_uid == pair.device_uid,
-                        job_result_components.c.position >= len(rows),
+                        job_result_components.c.position >= size,
                     )
                 )
             tx.written += upsert(
-                tx.conn, job_result_components, ctx.stamp(r for _, rows in parts for r in rows)
+                tx.conn, job_result_components, ctx.stamp(r for _, rows, _ in parts for r in rows)
             )
             upsert(tx.conn, job_targets, ctx.stamp(targets))
         tally = ctx.result.details
@@ -253,7 +269,8 @@ class JobResults(FromJobLog[Pair]):
                     wanted[f"{pair.path}/{stream}"] = (pair, stream)
         out: dict[Pair, dict[str, Any]] = {}
         answered: set[str] = set()
-        for path, text in ctx.client.get_many(list(wanted)):
+        asked = [] if ctx.stop.is_set() else list(wanted)  # stopped: none sent
+        for path, text in ctx.client.get_many(asked):
             if ctx.stop.is_set():
                 break  # nothing more is sent
             answered.add(path)

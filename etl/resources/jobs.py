@@ -25,7 +25,8 @@ from etl.db.schema import UTCDateTime, utcnow
 from etl.errors import APIError, MalformedResponseError, NotFoundError
 from etl.resources.base import RunContext, register
 from etl.resources.common import Misses, fetch_lists
-from etl.resources.convert import Field, Spec, always_none, numbered
+from etl.resources.convert import BadItem, Field, Spec, always_none, mapped, numbered
+from etl.resources.issues import current
 from etl.resources.job_log import RECHECK, FromJobLog, job_targets, scan, unseen
 
 SECRET = re.compile(r"pass|pwd|secret|token|credential|api.?key|private.?key|auth", re.I)
@@ -110,11 +111,16 @@ def due_jobs(conn: Connection, account_uid: str, recheck_hours: float) -> list[D
 
 def component_rows(uid: str, items: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
     """A job's components → (``job_components``, ``job_component_variables``) rows."""
-    comps, variables = [], []
-    for item, key in numbered(items, {"job_uid": uid}):
-        comps.append({**key, **COMPONENT.row(item)})
+
+    def one(pair: tuple[dict[str, Any], dict[str, Any]]) -> tuple[Any, list[Any]]:
+        item, key = pair  # a component that cannot be stored takes its variables along
         owner = {"job_uid": uid, "component_position": key["position"]}
-        variables += [{**k, **VARIABLE.row(v)} for v, k in numbered(item.get("variables"), owner)]
+        return {**key, **COMPONENT.row(item)}, VARIABLE.numbered(item.get("variables"), owner)
+
+    comps, variables = [], []
+    for comp, found in mapped(numbered(items, {"job_uid": uid}), one):
+        comps.append(comp)
+        variables += found
     return comps, variables
 
 
@@ -155,7 +161,10 @@ class Jobs(FromJobLog[DueJob]):
                     body if isinstance(body, APIError) else MalformedResponseError("not a job"),
                 )
             else:
-                found[job.uid] = {**JOB.row(body), "job_uid": job.uid}
+                try:
+                    found[job.uid] = {**JOB.row(body), "job_uid": job.uid}
+                except BadItem as bad:  # not stored, so asked again next run; the rest go on
+                    current().skip(bad.table, bad.column, bad.why, job.uid)
             if job.uid in found:
                 found[job.uid]["checked_at"] = now
         # a job Datto does not know has no components to ask for

@@ -65,7 +65,8 @@ def synced(engine: Engine) -> list[str]:
         sync(sim, engine, RESOURCES)
         devices = [(uid, d["siteUid"]) for uid, d in sim.devices.items()]
     standins.ensure(engine)
-    days = [datetime.now(UTC).date() - timedelta(days=n) for n in range(3)]
+    # the days before today: the sync wrote today's device_daily rows itself
+    days = [datetime.now(UTC).date() - timedelta(days=n) for n in range(1, 4)]
     with engine.begin() as conn:
         conn.execute(
             insert(standins.device_daily), list(standins.daily_rows(sim.account_uid, devices, days))

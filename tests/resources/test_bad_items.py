@@ -20,6 +20,7 @@ from datto_sim import alerts as sim_alerts
 from datto_sim import audits as sim_audits
 from datto_sim import bad_items as sim_bad
 from datto_sim import components as sim_components
+from datto_sim import dnet as sim_dnet
 from datto_sim import users as sim_users
 from datto_sim import variables as sim_variables
 from etl.db.state import sync_runs
@@ -27,6 +28,7 @@ from etl.resources.activity_logs import activity_logs
 from etl.resources.alerts import alerts
 from etl.resources.components import components
 from etl.resources.devices import devices
+from etl.resources.dnet import dnet_site_mappings
 from etl.resources.sites import sites
 from etl.resources.software import device_software
 from etl.resources.users import users
@@ -76,6 +78,10 @@ def check(sim: Simulator, engine: Engine, report: SyncReport) -> None:
     assert spoiled(sim, "/v2/account/variables", kinds=("long_uid",))
     want = {str(v["id"]) for v in sim_variables.account_variables(sim)} - bad
     assert bad and {str(i) for i in column(engine, account_variables, "id")} == want
+    bad = spoiled(sim, "/v2/account/dnet-site-mappings")
+    want_pairs = {(u, n) for u, ids in sim_dnet.networks(sim).items() for n in ids if u not in bad}
+    stored_pairs = {(r.site_uid, r.network_id) for r in rows(engine, dnet_site_mappings)}
+    assert bad and stored_pairs == want_pairs
     start = requested_from(sim)[0]  # the first run's backfill
     entries = [e for e in sim_activity.activities(sim) if e["date"] >= start.timestamp()]
     bad = spoiled(sim, "/v2/activity-logs")

@@ -24,7 +24,13 @@ from etl.config import Settings
 from etl.resources import REGISTRY
 from etl.resources.job_log import job_targets
 from etl.resources.job_results import cut, job_result_components, job_results
-from etl.resources.jobs import job_component_variables, job_components, jobs, withheld
+from etl.resources.jobs import (
+    component_rows,
+    job_component_variables,
+    job_components,
+    jobs,
+    withheld,
+)
 from etl.sync import SyncReport, run_sync
 from tests.conftest import settings_for
 from tests.resources.helpers import line, paths, rows, small_sim
@@ -213,17 +219,24 @@ def test_a_failure_mid_way_loses_nothing_and_duplicates_nothing(engine: Engine) 
         assert_mirrors(sim, engine)
 
 
+def stopped_after(sim: Simulator, engine: Engine, endpoint: str, n: int) -> SyncReport:
+    """A sync stopped (as by a signal) once the simulator answered ``n`` ``endpoint``."""
+    stop = threading.Event()
+
+    def stop_after(s: Simulator, req: Any) -> None:
+        if req.endpoint == endpoint and s.count(endpoint) >= n:
+            stop.set()
+
+    sim.hooks.append(stop_after)
+    try:
+        return run(sim, engine, stop=stop)
+    finally:
+        sim.hooks.remove(stop_after)
+
+
 def test_a_stop_mid_way_keeps_what_was_saved_and_resumes(engine: Engine) -> None:
     with small_sim(devices=120, sites=4) as sim:
-        stop = threading.Event()
-
-        def stop_after(s: Simulator, req: Any) -> None:
-            if req.endpoint == RESULT and s.count(RESULT) >= 3:
-                stop.set()
-
-        sim.hooks.append(stop_after)
-        first = run(sim, engine, stop=stop)
-        sim.hooks.remove(stop_after)
+        first = stopped_after(sim, engine, RESULT, 3)
         assert first.stopped and line(first, "job_results").status == "stopped"
         saved = len(rows(engine, job_results))
         assert run(sim, engine).ok
@@ -265,15 +278,7 @@ def test_statuses_in_lower_case_are_final_too(engine: Engine) -> None:
 
 def test_a_stop_among_the_jobs_asks_each_job_and_its_components_once(engine: Engine) -> None:
     with small_sim(devices=200, sites=4, jobs=12) as sim:
-        stop = threading.Event()
-
-        def stop_after(s: Simulator, req: Any) -> None:
-            if req.endpoint == JOB and s.count(JOB) >= 2:
-                stop.set()
-
-        sim.hooks.append(stop_after)
-        first = run(sim, engine, stop=stop)
-        sim.hooks.remove(stop_after)
+        first = stopped_after(sim, engine, JOB, 2)
         assert line(first, "jobs").status == "stopped"
         asked = job_requests(sim)
         stored = len(rows(engine, jobs))
@@ -281,3 +286,32 @@ def test_a_stop_among_the_jobs_asks_each_job_and_its_components_once(engine: Eng
         assert run(sim, engine).ok
         assert_mirrors(sim, engine)
         assert job_requests(sim)[COMPONENTS] == 12 - stored  # none asked twice
+
+
+def test_output_with_nul_or_lone_surrogates_is_kept_readable() -> None:
+    """No database stores a NUL or a lone surrogate; the rest of a script's output is kept."""
+    assert cut("ok\x00 \ud800 é 😀", 100) == "ok\ufffd \ufffd é 😀"
+
+
+def test_variable_values_that_may_be_secrets_are_not_stored() -> None:
+    item = {
+        "uid": "c-1",
+        "name": "Create local admin",
+        "variables": [
+            {"name": "Username", "value": "helpdesk"},
+            {"name": "AdminPassword", "value": "hunter2"},
+            {"name": "api_key", "value": "k-123"},
+            {"name": "DaysToKeep", "value": "30"},
+        ],
+    }
+    comps, variables = component_rows("job-1", [item])
+    assert comps == [
+        {"job_uid": "job-1", "position": 0, "component_uid": "c-1", "component_name": item["name"]}
+    ]
+    kept = {v["name"]: (v["value"], v["value_withheld"]) for v in variables}
+    assert kept == {
+        "Username": ("helpdesk", False),
+        "AdminPassword": (None, True),
+        "api_key": (None, True),
+        "DaysToKeep": ("30", False),
+    }
