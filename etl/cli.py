@@ -182,6 +182,9 @@ def sync(
         engine = make_engine(settings.database.url)
         report = sync_with_progress(settings, resources or None, engine, progress)
         print_report(report, engine)
+        if report.stopped:  # Ctrl-C or SIGTERM: the run is recorded `stopped`
+            err.print("interrupted: the run is recorded as stopped", markup=False)
+            raise typer.Exit(130)
         if not report.ok:
             raise typer.Exit(1)
 
@@ -210,6 +213,7 @@ def sync_with_progress(
         stop_on_signals(stop),
     ):
         collector = make_progress(show, budget=session.budget)
+        session.watch(collector)  # budget waits and retries show on the resource's line
         shown = collector if isinstance(collector, contextlib.AbstractContextManager) else None
         with shown or contextlib.nullcontext():
             return run_sync(settings, names, engine=engine, session=session, progress=collector)

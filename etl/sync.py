@@ -115,12 +115,14 @@ def run_resource(
     """
     resource = REGISTRY[name]
     client = DattoClient(session, lane)
+    client.counter.name = name  # budget waits and retries are told to progress by name
     result = ResourceResult()
     # this run's own clock, request counter and result
     rctx = replace(ctx, client=client, started_at=utcnow(), result=result)
     run_id = start_run(ctx.engine, ctx.account_uid, name)
     started = time.monotonic()
     ctx.progress.start(name)
+    ctx.progress.track(name, result)
     status, error = RunStatus.OK, None
     failure: BaseException | None = None
     try:
@@ -137,6 +139,8 @@ def run_resource(
         error = f"{type(exc).__name__}: {exc}".splitlines()[0]
     finally:
         ctx.progress.finish(name)
+        for line in session.faults.drain():  # one line per endpoint family, with its count
+            log.warning("%s: %s", name, line)
     error = redact(error) if error else None  # it goes to sync_runs and the log
     report = ResourceReport(
         resource=name,

@@ -35,13 +35,24 @@ NIGHTLY = "15 3 * * *"  # 03:15 local: quiet hours, and a time every DST change 
 
 
 class Progress(Protocol):
-    """Where a run reports progress; the CLI shows bars on a TTY, logs otherwise."""
+    """Where a run reports progress; the CLI shows a live display on a TTY, logs otherwise.
+
+    The sync calls ``start``, ``track`` (the run's result, for rows) and ``finish``;
+    resources call ``advance``; the API session calls ``waiting`` and ``retrying``
+    (:class:`~etl.api.transport.Watcher`).
+    """
 
     def start(self, resource: str, total: int | None = None) -> None: ...
+
+    def track(self, resource: str, result: ResourceResult) -> None: ...
 
     def advance(self, resource: str, n: int = 1, total: int | None = None) -> None: ...
 
     def finish(self, resource: str) -> None: ...
+
+    def waiting(self, resource: str, seconds: float) -> None: ...
+
+    def retrying(self, resource: str, attempt: int, of: int, seconds: float) -> None: ...
 
 
 class NoProgress:
@@ -50,10 +61,19 @@ class NoProgress:
     def start(self, resource: str, total: int | None = None) -> None:
         pass
 
+    def track(self, resource: str, result: ResourceResult) -> None:
+        pass
+
     def advance(self, resource: str, n: int = 1, total: int | None = None) -> None:
         pass
 
     def finish(self, resource: str) -> None:
+        pass
+
+    def waiting(self, resource: str, seconds: float) -> None:
+        pass
+
+    def retrying(self, resource: str, attempt: int, of: int, seconds: float) -> None:
         pass
 
 

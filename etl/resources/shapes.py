@@ -36,6 +36,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import Connection, Table
 
+from etl.api.paging import Page
 from etl.db.load import chunks, key_of, replace_sets, upsert
 from etl.db.state import iso, load_cursor, save_cursor
 from etl.errors import APIError, BadRequestError, NotFoundError
@@ -129,7 +130,7 @@ class ListResource(Shape):
                 tx.written += self.save(ctx, tx.conn, self.rows(items), None)
             ctx.result.rows_seen += len(items)
             ctx.result.pages += 1
-            ctx.progress.advance(self.name, 1)
+            ctx.progress.advance(self.name, 1, total=pages_of(page, ctx.client.page_size))
 
     def run(self, ctx: RunContext) -> None:
         sweep = Sweep()
@@ -142,6 +143,13 @@ class ListResource(Shape):
 
             found = confirm_removed(ctx, self.tables[0], sweep.seen, self.one_path, save)
             ctx.result.details.update(found)
+
+
+def pages_of(page: Page, size: int) -> int | None:
+    """Pages the list will take, from the first page's ``totalCount`` (for progress)."""
+    if page.number != 0 or not page.total_count:
+        return None
+    return max(1, -(-page.total_count // max(1, len(page.items) if page.next_url else size)))
 
 
 # -- snapshot ------------------------------------------------------------------------------
