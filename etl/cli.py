@@ -43,6 +43,7 @@ app.add_typer(db_app, name="db")
 out = Console()
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 log = logging.getLogger("etl")
+STOP_GRACE = 1.0  # seconds a sync has after Ctrl-C to stop by itself before it is interrupted
 
 
 class State:
@@ -210,7 +211,7 @@ def sync_with_progress(
     with (
         account_lock(settings),
         DattoSession(settings.datto, settings.budget, stop=stop) as session,
-        stop_on_signals(stop),
+        stop_on_signals(stop, grace=STOP_GRACE),
     ):
         collector = make_progress(show, budget=session.budget)
         session.watch(collector)  # budget waits and retries show on the resource's line

@@ -127,7 +127,7 @@ def run_resource(
     failure: BaseException | None = None
     try:
         resource.run(rctx)
-    except StopRequested as exc:
+    except (StopRequested, KeyboardInterrupt) as exc:  # interrupted: recorded, then raised
         status, error, failure = RunStatus.STOPPED, "stopped by signal", exc
     except DattoETLError as exc:
         status, error, failure = RunStatus.FAILED, str(exc).splitlines()[0], exc
@@ -164,6 +164,8 @@ def run_resource(
         error=error,
         details=result.details or None,
     )
+    if isinstance(failure, KeyboardInterrupt):
+        raise failure
     log.info(
         "%s %s",
         name,
