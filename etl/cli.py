@@ -32,13 +32,17 @@ from etl.log import redact, setup_logging
 if TYPE_CHECKING:  # imported lazily at run time: --help and --version stay fast
     from etl.sync import SyncReport
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings=HELP_OPTIONS,
     help="Keep a copy of a Datto RMM account in SQL tables (SQLite or PostgreSQL).",
 )
-db_app = typer.Typer(no_args_is_help=True, help="Database schema commands.")
+db_app = typer.Typer(
+    no_args_is_help=True, context_settings=HELP_OPTIONS, help="Database schema commands."
+)
 app.add_typer(db_app, name="db")
 out = Console()
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -49,6 +53,37 @@ STOP_GRACE = 1.0  # seconds a sync has after Ctrl-C to stop by itself before it 
 class State:
     config: Path | None = None
     debug: bool = False
+    level: str | None = None  # -v: DEBUG, -q: WARNING; None: log.level of the settings
+
+
+BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True}
+BOOL_WORDS |= {"false": False, "no": False, "off": False, "0": False}
+
+
+def flag_values(argv: list[str]) -> list[str]:
+    """``--debug true`` / ``--debug=False`` (any case) as the flag they mean.
+
+    Flags take no value on the command line; people write one anyway.
+    """
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name == "--debug" and eq:
+            if BOOL_WORDS.get(value.strip().lower()) is None:
+                out.append(arg)  # let the parser say what is wrong
+            elif BOOL_WORDS[value.strip().lower()]:
+                out.append(name)
+            continue
+        out.append(arg)
+        if arg == "--debug":
+            following = next(args, None)
+            if following is not None and following.lower() in BOOL_WORDS:
+                if not BOOL_WORDS[following.lower()]:
+                    out.pop()
+            elif following is not None:
+                out.append(following)
+    return out
 
 
 def _version(value: bool) -> None:
@@ -68,7 +103,15 @@ def main_options(
             envvar="DATTO_ETL_CONFIG",
         ),
     ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks and DEBUG logs (HTTP requests).")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="DEBUG logs: every HTTP request, timed.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Warnings and errors only, no progress.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
@@ -76,6 +119,7 @@ def main_options(
     """Keep a copy of a Datto RMM account in SQL tables."""
     State.config = config
     State.debug = debug
+    State.level = "DEBUG" if debug or verbose else "WARNING" if quiet else None
 
 
 @contextlib.contextmanager
@@ -126,7 +170,7 @@ def environment_line(exc: OSError | OperationalError) -> str:
 def settings_for_command() -> Settings:
     """Load the settings and set up logging from them."""
     settings = load_settings(State.config)
-    setup_logging(settings.log.level, settings.log.json_lines)
+    setup_logging(State.level or settings.log.level, settings.log.json_lines)
     return settings
 
 
@@ -181,6 +225,8 @@ def sync(
     with failures():
         settings = settings_for_command()
         engine = make_engine(settings.database.url)
+        if progress is None and State.level == "WARNING":
+            progress = False  # -q: no display either
         report = sync_with_progress(settings, resources or None, engine, progress)
         print_report(report, engine)
         if report.stopped:  # Ctrl-C or SIGTERM: the run is recorded `stopped`
@@ -345,4 +391,4 @@ def db_docs(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    app(args=flag_values(sys.argv[1:]), prog_name="datto-etl")

@@ -9,6 +9,7 @@ Secrets come from the environment only. A bad configuration raises one
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -19,6 +20,11 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from etl.errors import ConfigError
+
+
+def _lower(value: Any) -> Any:
+    """Names are accepted in any case (``Merlot``, ``debug``)."""
+    return value.strip().lower() if isinstance(value, str) else value
 
 PLATFORMS = ("pinotage", "merlot", "concord", "vidal", "zinfandel", "syrah")
 DEFAULT_CONFIG_FILE = "datto-etl.toml"
@@ -46,6 +52,11 @@ class DattoSettings(_Section):
     page_size: int = Field(250, ge=1, le=250)
     timeout_seconds: float = Field(60.0, gt=0)
     max_retries: int = Field(5, ge=0, le=20)
+
+    @field_validator("platform", mode="before")
+    @classmethod
+    def _platform_case(cls, value: Any) -> Any:
+        return _lower(value)
 
     @field_validator("api_url")
     @classmethod
@@ -111,6 +122,11 @@ class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_lines: bool = False
 
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level_case(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
 
 class ScheduleSettings(_Section):
     """Cadences per resource: ``name = "every 5m"`` or a cron line ``"0 2 * * *"``."""
@@ -149,6 +165,32 @@ class Settings(_Section):
             raise ConfigError(problems)
 
 
+def valid_keys(section: str) -> list[str]:
+    """The keys ``[section]`` takes (schedule also takes resource names)."""
+    model = Settings.model_fields[section].annotation
+    keys = list(model.model_fields) if isinstance(model, type) else []
+    if section == "schedule":
+        from etl.resources import REGISTRY  # the resource names are keys there too
+
+        keys += sorted(REGISTRY)
+    return keys
+
+
+def closest(word: str, choices: list[str]) -> str:
+    """``; did you mean X?`` for the closest of ``choices``, or ``""``."""
+    found = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.6)
+    return f"; did you mean {found[0]}?" if found else ""
+
+
+def env_names() -> list[str]:
+    """Every ``DATTO_ETL_SECTION_KEY`` name there is (for suggestions)."""
+    return [
+        f"DATTO_ETL_{section}_{key}".upper()
+        for section in Settings.model_fields
+        for key in valid_keys(section)
+    ]
+
+
 def _env_overrides(env: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Map environment variables onto ``{section: {key: value}}``."""
     out: dict[str, dict[str, Any]] = {}
@@ -160,8 +202,12 @@ def _env_overrides(env: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], l
         elif name.startswith("DATTO_ETL_") and name != "DATTO_ETL_CONFIG":
             rest = name[len("DATTO_ETL_") :].lower()
             section = next((s for s in sections if rest.startswith(s + "_")), "")
-            if not section:
-                problems.append(f"{name}: no such setting (sections: {', '.join(sections)})")
+            if not section or (
+                section != "schedule" and rest[len(section) + 1 :] not in valid_keys(section)
+            ):
+                near = difflib.get_close_matches(name, env_names(), n=1, cutoff=0.6)
+                hint = f"did you mean {near[0]}?" if near else f"sections: {', '.join(sections)}"
+                problems.append(f"environment variable {name}: no such setting; {hint}")
                 continue
             key = rest[len(section) + 1 :]
         else:
@@ -175,13 +221,25 @@ def _env_overrides(env: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], l
     return out, problems
 
 
-def _describe(loc: tuple[Any, ...], msg: str, value: Any) -> str:
-    path = ".".join(str(p) for p in loc)
-    where = f" (environment: DATTO_ETL_{'_'.join(str(p) for p in loc).upper()})"
-    for env_name, target in FIXED_ENV.items():
-        if tuple(loc) == target:
-            where = f" (environment: {env_name})"
-    shown = "" if tuple(loc[:2]) in SECRET_KEYS else f"; got {value!r}"
+def _describe(
+    loc: tuple[Any, ...], msg: str, value: Any, kind: str, from_env: set[str], file: str | None
+) -> str:
+    """One line for one validation problem: which key, where it was set, and the fix."""
+    loc = tuple(str(p) for p in loc)
+    path = ".".join(loc)
+    env_name = f"DATTO_ETL_{'_'.join(loc).upper()}"
+    for fixed, target in FIXED_ENV.items():
+        if loc == target:
+            env_name = fixed
+    in_env = env_name in from_env
+    if kind == "extra_forbidden":  # an unknown key: only a file can hold one by now
+        if len(loc) == 1:
+            hint = closest(loc[0], list(Settings.model_fields))
+            return f"config file {file}: [{loc[0]}] is not a section{hint}"
+        hint = closest(loc[-1], valid_keys(loc[0]))
+        return f"config file {file}: [{loc[0]}] {loc[-1]}: no such key{hint}"
+    where = f" (environment: {env_name})" if in_env or file is None else f" (config file {file})"
+    shown = "" if loc[:2] in SECRET_KEYS else f"; got {value!r}"
     return f"{path}: {msg}{shown}{where}"
 
 
@@ -223,8 +281,12 @@ def load_settings(
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
+        from_env = set(env)
+        file = str(chosen) if chosen is not None else None
         for err in exc.errors():
-            problems.append(_describe(err["loc"], err["msg"], err.get("input")))
+            problems.append(
+                _describe(err["loc"], err["msg"], err.get("input"), err["type"], from_env, file)
+            )
         raise ConfigError(problems) from None
     if problems:
         raise ConfigError(problems)
