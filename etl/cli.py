@@ -25,6 +25,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 
 from etl import __version__
+from etl.commands.args import flag_values
 from etl.config import Settings, load_settings
 from etl.errors import ConfigError, DattoETLError, StopRequested
 from etl.log import redact, setup_logging
@@ -54,36 +55,6 @@ class State:
     config: Path | None = None
     debug: bool = False
     level: str | None = None  # -v: DEBUG, -q: WARNING; None: log.level of the settings
-
-
-BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True}
-BOOL_WORDS |= {"false": False, "no": False, "off": False, "0": False}
-
-
-def flag_values(argv: list[str]) -> list[str]:
-    """``--debug true`` / ``--debug=False`` (any case) as the flag they mean.
-
-    Flags take no value on the command line; people write one anyway.
-    """
-    out: list[str] = []
-    args = iter(argv)
-    for arg in args:
-        name, eq, value = arg.partition("=")
-        if name == "--debug" and eq:
-            if BOOL_WORDS.get(value.strip().lower()) is None:
-                out.append(arg)  # let the parser say what is wrong
-            elif BOOL_WORDS[value.strip().lower()]:
-                out.append(name)
-            continue
-        out.append(arg)
-        if arg == "--debug":
-            following = next(args, None)
-            if following is not None and following.lower() in BOOL_WORDS:
-                if not BOOL_WORDS[following.lower()]:
-                    out.pop()
-            elif following is not None:
-                out.append(following)
-    return out
 
 
 def _version(value: bool) -> None:
@@ -216,19 +187,37 @@ def sync(
     ] = None,
     progress: Annotated[
         bool | None,
-        typer.Option("--progress/--no-progress", help="Progress bars (default: on a TTY)."),
+        typer.Option("--progress/--no-progress", help="Live display (default: on a TTY)."),
     ] = None,
+    full_refresh: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--full-refresh",
+            metavar="RESOURCE",
+            help="Forget RESOURCE's cursor first and read it all again (rows and history kept).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The report as one JSON document.")
+    ] = False,
 ) -> None:
     """Sync the account (or the named resources) into the database once."""
     from etl.db.engine import make_engine
+    from etl.sync import resolve_order
 
     with failures():
         settings = settings_for_command()
+        refresh = resolve_order(full_refresh) if full_refresh else []
+        if resources:  # a resource to refresh is synced too
+            resources = resources + [r for r in refresh if r not in resources]
         engine = make_engine(settings.database.url)
         if progress is None and State.level == "WARNING":
             progress = False  # -q: no display either
-        report = sync_with_progress(settings, resources or None, engine, progress)
-        print_report(report, engine)
+        report = sync_with_progress(settings, resources or None, engine, progress, refresh)
+        if as_json:
+            sys.stdout.write(json.dumps(report_json(report), indent=2, default=str) + "\n")
+        else:
+            print_report(report, engine)
         if report.stopped:  # Ctrl-C or SIGTERM: the run is recorded `stopped`
             err.print("interrupted: the run is recorded as stopped", markup=False)
             raise typer.Exit(130)
@@ -236,8 +225,19 @@ def sync(
             raise typer.Exit(1)
 
 
+def report_json(report: SyncReport) -> dict[str, object]:
+    """The sync report as plain data (``sync --json``)."""
+    import dataclasses
+
+    return {"ok": report.ok, "stopped": report.stopped, **dataclasses.asdict(report)}
+
+
 def sync_with_progress(
-    settings: Settings, names: list[str] | None, engine: Engine, show: bool | None
+    settings: Settings,
+    names: list[str] | None,
+    engine: Engine,
+    show: bool | None,
+    full_refresh: list[str] | None = None,
 ) -> SyncReport:
     """``run_sync`` with progress shown against the session's budget; SIGINT/SIGTERM stop it.
 
@@ -263,7 +263,14 @@ def sync_with_progress(
         session.watch(collector)  # budget waits and retries show on the resource's line
         shown = collector if isinstance(collector, contextlib.AbstractContextManager) else None
         with shown or contextlib.nullcontext():
-            return run_sync(settings, names, engine=engine, session=session, progress=collector)
+            return run_sync(
+                settings,
+                names,
+                engine=engine,
+                session=session,
+                progress=collector,
+                full_refresh=full_refresh or (),
+            )
 
 
 @app.command()
@@ -387,6 +394,15 @@ def db_docs(
         output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+
+
+def _register_commands() -> None:
+    from etl.commands import register
+
+    register(app)
+
+
+_register_commands()
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ def _lower(value: Any) -> Any:
     """Names are accepted in any case (``Merlot``, ``debug``)."""
     return value.strip().lower() if isinstance(value, str) else value
 
+
 PLATFORMS = ("pinotage", "merlot", "concord", "vidal", "zinfandel", "syrah")
 DEFAULT_CONFIG_FILE = "datto-etl.toml"
 FIXED_ENV = {

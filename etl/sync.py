@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from graphlib import TopologicalSorter
 from typing import Any
@@ -23,7 +24,7 @@ from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.db.migrate import upgrade
 from etl.db.schema import utcnow
-from etl.db.state import ABANDONED, RunStatus, close_running, finish_run, start_run
+from etl.db.state import ABANDONED, RunStatus, close_running, finish_run, forget_cursor, start_run
 from etl.errors import (
     ConfigError,
     CredentialsError,
@@ -194,8 +195,12 @@ def run_sync(
     session: DattoSession | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    full_refresh: Sequence[str] = (),
 ) -> SyncReport:
     """Sync ``names`` (all resources when empty) and return the report.
+
+    ``full_refresh`` names resources whose cursor is forgotten first (their rows stay): they
+    read everything again, as on a first run.
 
     ``session`` is the API session to use (one is opened, with ``stop``, when None); its
     stop event stops the run. Raises only for what stops everything: bad config, database
@@ -217,6 +222,10 @@ def run_sync(
         account_uid = fetch_account_uid(first)
         # We hold the account's run lock: a row still 'running' belongs to a dead process.
         close_running(engine, account_uid, RunStatus.FAILED, ABANDONED)
+        with engine.begin() as conn:
+            for name in resolve_order(list(full_refresh)) if full_refresh else ():
+                if forget_cursor(conn, account_uid, name):
+                    log.info("%s: cursor forgotten; reading everything again", name)
         report = SyncReport(account_uid=account_uid, requests=first.counter.count)
         ctx = RunContext(
             client=first,  # each resource gets its own view (run_resource)

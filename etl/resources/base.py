@@ -148,6 +148,14 @@ class Resource:
         """Fetch from the API and save, filling ``ctx.result``; raise to fail the run."""
         raise NotImplementedError
 
+    def requests_needed(self, conn: Connection, account_uid: str) -> int | None:
+        """Requests a run would send now, from the stored state alone (``datto-etl plan``).
+
+        None (the default): the planner estimates from the shape and the lists' first pages
+        (:mod:`etl.plan`). A resource that knows better (its cursor, its stored rows) answers.
+        """
+        return None
+
 
 REGISTRY: dict[str, Resource] = {}
 R = TypeVar("R", bound=type[Resource])
