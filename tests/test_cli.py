@@ -175,3 +175,13 @@ def test_debug_logs_each_request_without_the_token(tmp_path: Path) -> None:
     assert any(" GET /api/v2/account/sites 200 " in ln for ln in lines), lines
     for secret in [sim.settings.api_secret, *tokens]:
         assert secret not in result.stderr + result.stdout
+
+
+def test_quiet_and_verbose(tmp_path: Path) -> None:
+    with Simulator(devices=10, sites=2) as sim:
+        env = sim_env(sim, f"sqlite:///{tmp_path / 'etl.db'}")
+        quiet = run(["-q", "sync", "sites"], env, tmp_path)
+        verbose = run(["-v", "sync", "sites"], env, tmp_path)
+    assert quiet.returncode == 0 and verbose.returncode == 0, quiet.stderr + verbose.stderr
+    assert " INFO " not in quiet.stderr and " DEBUG " not in quiet.stderr
+    assert "etl.api.http: GET /api/v2/account/sites 200 " in verbose.stderr

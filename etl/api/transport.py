@@ -24,6 +24,7 @@ from typing import Protocol
 
 import httpx
 
+from etl.api.auth import TOKEN_PATH
 from etl.api.budget import Lane, RateBudget
 
 log = logging.getLogger("etl.api.http")
@@ -87,7 +88,11 @@ class BudgetTransport(httpx.BaseTransport):
             def on_wait(seconds: float) -> None:
                 watcher.waiting(name, seconds)
 
-        with self.budget.slot(_lane.get(), stop=self.stop, on_wait=on_wait):
+        # The token call goes in the calibration lane: every request waits for the token, and
+        # a calibration waiting for the token must not wait for itself (the first look holds
+        # every other lane back).
+        lane = Lane.CALIBRATE if request.url.path == TOKEN_PATH else _lane.get()
+        with self.budget.slot(lane, stop=self.stop, on_wait=on_wait):
             if counter is not None:
                 counter.add()
             started = time.monotonic()
