@@ -2,12 +2,12 @@
 
 A simulated account (2,000 devices on 50 sites, 9,000 resolved and 300 open alerts over its
 120 days) is synced into SQLite (account, sites, devices, alerts), then given 90 days of
-daily device snapshots and job results. The history tables (``device_daily``,
-``job_results``) have not landed yet, so the bench fills contract-shaped stand-ins
-(``tests/report/standins.py``; the real tables are used once they exist), which makes the
-compliance and job charts appear as they will. Printed: render time and file size of the
-account page (first in the process, which loads plotly, then again) and of one site's page,
-and how much of the file plotly.js is. Times are real seconds.
+daily device snapshots and job results: ``device_daily`` (the real table; the sync wrote
+today's rows, the 89 days before are filled in) and ``job_results`` (not landed yet: a
+contract-shaped stand-in, ``tests/report/standins.py``; the real table is used once it
+exists), which makes the compliance and job charts appear as they will. Printed: render time
+and file size of the account page (first in the process, which loads plotly, then again) and
+of one site's page, and how much of the file plotly.js is. Times are real seconds.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def add_history(engine: Engine, sim: Simulator) -> int:
     """90 days of snapshots and job results for every device; rows written."""
     standins.ensure(engine)
     devices = [(uid, d["siteUid"]) for uid, d in sim.devices.items()]
-    today = datetime.now(UTC).date()
-    days = [today - timedelta(days=n) for n in range(DAYS - 1, -1, -1)]
+    today = datetime.now(UTC).date()  # the sync recorded today's device_daily rows
+    days = [today - timedelta(days=n) for n in range(DAYS - 1, 0, -1)]
     written = 0
     for table, rows in (
         (standins.device_daily, list(standins.daily_rows(sim.account_uid, devices, days))),

@@ -4,6 +4,7 @@
 without ``from`` only the last 15 minutes). Pages are ``size`` long (``max`` is ignored);
 ``nextPageUrl`` carries ``searchAfter=epochMs,uuid&page=next`` and is present on every
 non-empty page, the last one included, where it leads to an empty list (API_FACTS.md).
+Entries older than :data:`RETENTION_DAYS` (Datto keeps 180 days) are no longer answered.
 ``date`` is epoch seconds with a fraction (seen) or, with ``activity_date_unit="ms"``,
 epoch ms (what Datto's documentation says); ``details`` is a JSON *string* whose dates are
 epoch ms either way. Job entries (entity ``DEVICE``, category ``job``) come from
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 
 ORDER = 110  # generation order
 
-HISTORY_DAYS = 120  # more than the ETL's default 90-day backfill, so the limit shows
+HISTORY_DAYS = 120  # days of generated entries
+RETENTION_DAYS = 180  # Datto answers no entry older than this (API_FACTS.md, issue 13)
 DEFAULT_SIZE = 20
 KINDS = [
     ("DEVICE", "patch", "audit"),  # job entries come from datto_sim.jobs, with real jobs
@@ -181,8 +183,9 @@ def register(router: Router) -> None:
                 )
             )
 
+        oldest = sim.clock.now() - RETENTION_DAYS * 86_400  # older entries are gone from Datto
         with sim.lock:
-            items = [e for e in activities(sim) if keep(e)]
+            items = [e for e in activities(sim) if e["date"] >= oldest and keep(e)]
         total = len(items)
         if order == "desc":
             items.reverse()

@@ -31,17 +31,19 @@ def components(sim: Simulator) -> list[dict[str, Any]]:
 
 def generate(sim: Simulator) -> None:
     """Some sixty components, most with a few input or output variables."""
-    from datto_sim.core import guid
+    from datto_sim.core import guid, id_rng
 
     rng = sim.rng
+    shared = id_rng(sim, "components")
     out = []
     for n in range(60):
         category, title = TITLES[n % len(TITLES)]
+        credentials, uid = rng.random() < 0.2, guid(rng)
         out.append(
             {
                 "id": 900 + n,
-                "credentialsRequired": rng.random() < 0.2,
-                "uid": guid(rng),
+                "credentialsRequired": credentials,
+                "uid": guid(shared) if shared else uid,
                 "name": f"{title} v{1 + n // len(TITLES)}",
                 "description": rng.choice([None, f"{title} for every site"]),
                 "categoryCode": category,

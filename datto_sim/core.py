@@ -40,6 +40,10 @@ class SimSettings:
     """Knobs of the simulated account; every API variant in API_FACTS.md is one of them."""
 
     seed: int = 1
+    # Two simulators with the same id_seed share usernames and component uids (filter ids and
+    # variable ids repeat in every simulated account anyway), the rest differs by seed: several
+    # accounts in one database whose ids collide on purpose. None: drawn from the seed.
+    id_seed: int | None = None
     sites: int = 60
     devices: int = 2200
     api_key: str = "sim-api-key"
@@ -114,6 +118,15 @@ Shaper = Callable[["Simulator", Request, list[dict[str, Any]], list[dict[str, An
 def guid(rng: random.Random) -> str:
     """A seeded GUID."""
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def id_rng(sim: Simulator, what: str) -> random.Random | None:
+    """The generator of shared ids of kind ``what`` (None unless ``id_seed`` is set).
+
+    Callers still draw from ``sim.rng`` as before, so the rest of the seeded account stays put.
+    """
+    seed = sim.settings.id_seed
+    return None if seed is None else random.Random(f"{seed}:{what}")
 
 
 class Simulator:

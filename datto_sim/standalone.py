@@ -55,8 +55,6 @@ def serve(
 def describe(sim: Simulator) -> str:
     """What to export to point the ETL at ``sim``."""
     s = sim.settings
-    window = sim.clock.real_seconds(s.rate_window)
-    block = sim.clock.real_seconds(s.block_seconds)
     return "\n".join(
         [
             f"Datto RMM simulator at {sim.url} (seed {s.seed}, {len(sim.devices)} devices, "
@@ -64,9 +62,8 @@ def describe(sim: Simulator) -> str:
             f"export DATTO_API_URL={sim.url}",
             f"export DATTO_API_KEY={s.api_key}",
             f"export DATTO_API_SECRET={s.api_secret}",
-            f"export DATTO_ETL_BUDGET_WINDOW_SECONDS={window:g}"
-            f"  # {s.rate_window:g} simulated s of rolling window",
-            f"export DATTO_ETL_BUDGET_BLOCK_SECONDS={block:g}"
+            # in API seconds: the ETL scales it by the window request_rate reports
+            f"export DATTO_ETL_BUDGET_BLOCK_SECONDS={s.block_seconds:g}"
             f"  # an IP block lasts {s.block_seconds:g} simulated s",
             "Press Ctrl-C to stop.",
         ]

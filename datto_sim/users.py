@@ -28,11 +28,15 @@ def user_id(sim: Simulator, user: dict[str, Any]) -> int:
 
 def generate(sim: Simulator) -> None:
     """A dozen or two users: some disabled, some never logged in."""
+    from datto_sim.core import id_rng
+
     rng, now = sim.rng, sim.now_ms()
+    shared = id_rng(sim, "users")
     out = []
     for n in range(12 + sim.settings.sites // 5):
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        username = f"{first[0].lower()}{last.lower()}{n}"
+        named = (shared.choice(FIRST), shared.choice(LAST)) if shared else (first, last)
+        username = f"{named[0][0].lower()}{named[1].lower()}{n}"
         out.append(
             {
                 "firstName": first,

@@ -9,6 +9,7 @@ so a new resource gets a job without a line here.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,8 +87,8 @@ def parse_cadence(text: object, time_scale: float = 1.0) -> Cadence:
             if unit.lower() not in _UNITS:
                 raise ValueError(f"{text!r}: unknown unit {unit!r} (use s, m, h or d)")
             seconds += float(number) * _UNITS[unit.lower()]
-        if seconds <= 0:
-            raise ValueError(f"{text!r} must be longer than zero")
+        if seconds <= 0 or not math.isfinite(seconds):
+            raise ValueError(f"{text!r} must be longer than zero and finite")
         return Cadence(spec, interval=seconds / time_scale)
     if len(spec.split()) != 5:
         raise ValueError(f"{text!r} is neither 'every <n><s|m|h|d>' nor a 5-field cron line")

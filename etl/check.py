@@ -149,7 +149,7 @@ def check_api(settings: Settings) -> list[Point]:
             with request_scope(counter, Lane.CALIBRATE):
                 response = session.http.get(session.url(REQUEST_RATE))
             seen = (sent + time.time()) / 2
-            count, limit, ratio = parse(response.json())
+            count, limit, ratio, _ = parse(response.json())
     except DattoETLError as exc:
         what = "credentials" if not points else "request rate"
         return [*points, Point(False, what, str(exc).splitlines()[0])]

@@ -31,6 +31,7 @@ from etl.errors import ConfigError, DattoETLError, StopRequested
 from etl.log import redact, setup_logging
 
 if TYPE_CHECKING:  # imported lazily at run time: --help and --version stay fast
+    from etl.accounts import Account
     from etl.sync import SyncReport
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
@@ -180,6 +181,12 @@ def print_report(report: SyncReport, engine: Engine | None = None, title: str = 
         out.print("rows per table: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
 
 
+AccountOption = Annotated[
+    str | None,
+    typer.Option("--account", "-a", help="Only this account of [[accounts]] (default: all)."),
+]
+
+
 @app.command()
 def sync(
     resources: Annotated[
@@ -200,8 +207,10 @@ def sync(
     as_json: Annotated[
         bool, typer.Option("--json", help="The report as one JSON document.")
     ] = False,
+    account: AccountOption = None,
 ) -> None:
-    """Sync the account (or the named resources) into the database once."""
+    """Sync the account(s) (or the named resources) into the database once."""
+    from etl.accounts import select_accounts
     from etl.db.engine import make_engine
     from etl.sync import resolve_order
 
@@ -210,10 +219,20 @@ def sync(
         refresh = resolve_order(full_refresh) if full_refresh else []
         if resources:  # a resource to refresh is synced too
             resources = resources + [r for r in refresh if r not in resources]
+        chosen = select_accounts(settings, account)
         engine = make_engine(settings.database.url)
+        if len(chosen) > 1:
+            raise typer.Exit(sync_many(settings, chosen, resources or None, engine))
         if progress is None and State.level == "WARNING":
             progress = False  # -q: no display either
-        report = sync_with_progress(settings, resources or None, engine, progress, refresh)
+        report = sync_with_progress(
+            chosen[0].settings,
+            resources or None,
+            engine,
+            progress,
+            account_name=chosen[0].name,
+            full_refresh=refresh,
+        )
         if as_json:
             sys.stdout.write(json.dumps(report_json(report), indent=2, default=str) + "\n")
         else:
@@ -232,11 +251,55 @@ def report_json(report: SyncReport) -> dict[str, object]:
     return {"ok": report.ok, "stopped": report.stopped, **dataclasses.asdict(report)}
 
 
+def sync_many(
+    settings: Settings, chosen: list[Account], names: list[str] | None, engine: Engine
+) -> int:
+    """Sync several accounts at once (no progress bars); a report or an error line each.
+
+    Returns the exit code covering them all (:func:`etl.accounts.combined_exit_code`).
+    """
+    from etl.accounts import combined_exit_code, describe_error, sync_accounts
+    from etl.db.engine import make_engine
+    from etl.stop import stop_on_signals
+
+    def sync_one(account: Account) -> SyncReport:
+        # an engine per account: on PostgreSQL its commits answer to that account's lock
+        own = make_engine(settings.database.url)
+        try:
+            return sync_with_progress(
+                account.settings, names, own, False, stop=stop, account_name=account.name
+            )
+        finally:
+            own.dispose()
+
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        outcomes = sync_accounts(
+            chosen, sync_one, parallel=settings.schedule.parallel_accounts, stop=stop
+        )
+    for outcome in outcomes:
+        if outcome.report is not None:
+            print_report(outcome.report, title=f"sync of {outcome.account}")
+    for account, outcome in zip(chosen, outcomes, strict=True):
+        problem = describe_error(account, outcome.error) if outcome.error else None
+        if outcome.report is None and problem is None:
+            problem = "not started: stopped by signal"
+        if problem:
+            err.print(f"account {outcome.account}: error: {problem}", markup=False)
+        elif outcome.exit_code:
+            err.print(f"account {outcome.account}: a resource failed", markup=False)
+    out.print("rows per table: " + ", ".join(f"{k}={v}" for k, v in table_counts(engine).items()))
+    return combined_exit_code(outcomes)
+
+
 def sync_with_progress(
     settings: Settings,
     names: list[str] | None,
     engine: Engine,
     show: bool | None,
+    *,
+    stop: threading.Event | None = None,
+    account_name: str = "default",
     full_refresh: list[str] | None = None,
 ) -> SyncReport:
     """``run_sync`` with progress shown against the session's budget; SIGINT/SIGTERM stop it.
@@ -251,11 +314,11 @@ def sync_with_progress(
     from etl.sync import run_sync
 
     settings.require_credentials()  # before any waiting for the lock
-    stop = threading.Event()
+    stop = stop or threading.Event()
     # The lock before the session (run_sync passes through it): the budget then starts from
     # the window, and any IP block, that the previous run left behind.
     with (
-        account_lock(settings),
+        account_lock(settings, engine=engine),
         DattoSession(settings.datto, settings.budget, stop=stop) as session,
         stop_on_signals(stop, grace=STOP_GRACE),
     ):
@@ -269,6 +332,7 @@ def sync_with_progress(
                 engine=engine,
                 session=session,
                 progress=collector,
+                account_name=account_name,
                 full_refresh=full_refresh or (),
             )
 
@@ -278,12 +342,14 @@ def run(
     resources: Annotated[
         list[str] | None, typer.Argument(help="Resources to schedule (default: all).")
     ] = None,
+    account: AccountOption = None,
 ) -> None:
-    """Keep the database fresh: every resource on its own cadence, until SIGTERM."""
+    """Keep the database fresh: every resource of every account on its own cadence, until
+    SIGTERM. Several daemons on one PostgreSQL database share the accounts."""
     from etl.scheduler import run_daemon
 
     with failures():
-        run_daemon(settings_for_command(), resources or None)
+        run_daemon(settings_for_command(), resources or None, account)
 
 
 @app.command()
@@ -292,8 +358,10 @@ def status(
         list[str] | None, typer.Argument(help="Resources to report (default: all).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    account: AccountOption = None,
 ) -> None:
-    """Last and next run of each resource; exit 1 when one keeps failing or is stale."""
+    """Last and next run of each resource, per account; exit 1 when one keeps failing or is
+    stale in any account."""
     from etl.db.engine import make_engine
     from etl.status import collect_status, render_status
 
@@ -301,7 +369,7 @@ def status(
         settings = settings_for_command()
         # read-only: a mistyped path must not leave an empty database behind
         engine = make_engine(settings.database.url, readonly=True)
-        report = collect_status(settings, engine, resources or None)
+        report = collect_status(settings, engine, resources or None, account=account)
         if as_json:
             sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
         else:  # piped into a log or a mail: do not squeeze the table into 80 columns

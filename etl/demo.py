@@ -20,7 +20,7 @@ DEMO_TIME_SCALE = 60.0  # one simulated minute per real second: the budget windo
 
 
 def demo_settings(sim: Simulator, db_url: str = "sqlite://", **budget: Any) -> Settings:
-    """Settings pointing at the simulator, with the budget on the simulator's time scale.
+    """Settings pointing at the simulator; the budget learns its (scaled) window from it.
 
     ``budget`` overrides budget settings, e.g. a throwaway ``state_dir`` (budget memory, run
     lock) for benchmarks and tests instead of the user's.
@@ -32,7 +32,8 @@ def demo_settings(sim: Simulator, db_url: str = "sqlite://", **budget: Any) -> S
             api_secret=SecretStr(sim.settings.api_secret),
         ),
         database=DatabaseSettings(url=db_url),
-        budget=BudgetSettings(**{"window_seconds": 60.0 / sim.settings.time_scale, **budget}),
+        # no window: the budget follows the one the simulator reports in request_rate
+        budget=BudgetSettings(**budget),
     )
 
 

@@ -20,7 +20,8 @@ one-line message that names the fix, and an ``exit_code`` for the CLI::
     └── APIError                       anything the Datto API answered, or failed to
         ├── RetriableAPIError          transient: retried with backoff, then fails the resource
         │   ├── ServerError            500/502/503/504
-        │   ├── TransportError         timeout, refused or dropped connection
+        │   ├── TransportError         timeout, refused or dropped connection, or a request
+        │   │                          past its total deadline (a trickling server)
         │   ├── MalformedResponseError truncated or non-JSON body where JSON was due
         │   └── RateLimitedError       429: wait (Retry-After or 60 s), then go on slower
         ├── SkippableAPIError          one item refused: per-item loops log it and pass over it
@@ -30,7 +31,11 @@ one-line message that names the fix, and an ``exit_code`` for the CLI::
             ├── CredentialsError       exit 3: the token endpoint refused the key/secret
             ├── IPBlockedError         exit 4: 403 after a 429, the edge blocks this IP
             ├── PermissionDeniedError  403 with no 429 before it
-            └── UnsafeURLError         a nextPageUrl leading off the configured origin
+            ├── UnsafeURLError         a nextPageUrl leading off the configured origin
+            ├── ResponseTooLargeError  a body past datto.max_response_mb, or a page holding
+            │                          far more items than asked: refused, memory bounded
+            └── CircuitOpenError       one endpoint family failed breaker_failures times in a
+                                       row: its resource stops (the others go on)
 
 Signals are not errors and live outside the tree::
 
@@ -172,6 +177,15 @@ class BadRequestError(SkippableAPIError):
 
 class UnsafeURLError(FatalAPIError):
     """A nextPageUrl points off the configured origin; nothing was sent there."""
+
+
+class ResponseTooLargeError(FatalAPIError):
+    """A body larger than ``datto.max_response_mb`` (reading stopped there), or a page with
+    far more items than ``max`` asked for."""
+
+
+class CircuitOpenError(FatalAPIError):
+    """An endpoint family failed too often in a row: its resource stops calling it this run."""
 
 
 class StopRequested(Exception):  # a signal, not an error: outside the tree

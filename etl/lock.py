@@ -4,8 +4,10 @@
 
 1. an OS file lock in the state directory (``budget.state_dir``), named after the account
    (origin + a hash of the API key): runs sharing a state dir share one budget;
-2. on SQLite, an OS file lock beside the database file (``<db>.lock``): two runs writing
-   one file serialize even with different state dirs (or API keys of one account);
+2. on SQLite, an OS file lock of the account beside the database file
+   (``<db>.lock-<account>``): two runs of one account writing one file serialize even with
+   different state dirs, while other accounts write the same file alongside (SQLite's
+   busy timeout makes their transactions take turns);
 3. on PostgreSQL, a session advisory lock keyed by the account, so runs on two machines
    sharing a database serialize too (:mod:`etl.pglock`). Before every commit on that
    database the lock's session is checked; a lost lock is taken again, or the run stops
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import filelock
+from sqlalchemy import Engine
 
 from etl.api.memory import account_key, state_dir
 from etl.config import Settings
@@ -164,12 +167,18 @@ def private_dir(folder: Path) -> Path:
 
 @contextlib.contextmanager
 def account_lock(
-    settings: Settings, *, wait: float | None = None, database: str | None = None
+    settings: Settings,
+    *,
+    wait: float | None = None,
+    database: str | None = None,
+    engine: Engine | None = None,
 ) -> Iterator[Holder]:
     """Hold the run locks of the account ``settings`` points at; yields who holds them (us).
 
-    ``database`` is the URL of the database the run writes to (default
-    ``settings.database.url``). Waits up to ``wait`` seconds (None:
+    ``database`` is the URL of the database the run writes to (default ``engine``'s, else
+    ``settings.database.url``); on PostgreSQL the commits of ``engine`` are checked against
+    the lock (every engine of that database when None: give it when several accounts run in
+    one process). Waits up to ``wait`` seconds (None:
     ``settings.sync.lock_wait_seconds``) for another holder, then raises
     :class:`RunLockedError`. Re-entrant within a process.
     """
@@ -190,6 +199,8 @@ def account_lock(
         return
     wait = settings.sync.lock_wait_seconds if wait is None else wait
     deadline = time.monotonic() + wait
+    if database is None and engine is not None:
+        database = engine.url.render_as_string(hide_password=False)
     url = database or settings.database.url
     holder = me()
     with contextlib.ExitStack() as stack:
@@ -199,10 +210,11 @@ def account_lock(
         db_file = sqlite_file(url)
         if db_file is not None:
             prepare_sqlite_file(db_file)  # the lock goes beside it: its directory must exist
-            beside = db_file.with_name(db_file.name + ".lock")
+            # one lock per account beside the file: accounts sharing it run side by side
+            beside = db_file.with_name(f"{db_file.name}.lock-{key}")
             on_file = Wait(f"database {db_file}", account.deadline, wait)
             stack.enter_context(file_lock(beside, holder, on_file))
-        stack.enter_context(pg_lock(url, key, holder, account))
+        stack.enter_context(pg_lock(url, key, holder, account, engine))
         with _held_lock:
             _held[key] = 1
         try:
@@ -225,9 +237,7 @@ def with_account_lock(run: Callable[P, R]) -> Callable[P, R]:
         assert isinstance(settings, Settings)
         settings.require_credentials()
         engine = kw.get("engine")
-        url = getattr(engine, "url", None)
-        database = url.render_as_string(hide_password=False) if url is not None else None
-        with account_lock(settings, database=database):
+        with account_lock(settings, engine=engine if isinstance(engine, Engine) else None):
             return run(*args, **kw)
 
     return locked

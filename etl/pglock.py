@@ -68,10 +68,17 @@ def _first_line(exc: BaseException) -> str:
 class PgLock:
     """An account's advisory lock on one PostgreSQL database, and its guard."""
 
-    def __init__(self, url: str, key: str, holder: Holder, what: str) -> None:
+    def __init__(
+        self, url: str, key: str, holder: Holder, what: str, guarded: Engine | None = None
+    ) -> None:
         from etl.db.engine import make_engine
 
         self.engine: Engine = make_engine(url)
+        # the run's engine: only its commits are checked (None: every engine of the database,
+        # for a run that opens engines of its own)
+        self.guarded = guarded
+        with _guards_lock:
+            _lock_engines.add(self.engine)
         self.server = _server(self.engine.url)
         self.what = what
         self.name = f"datto-etl pid={holder.pid} host={holder.host}"[:63]
@@ -81,6 +88,7 @@ class PgLock:
         self.conn: Connection | None = None
         self.mutex = threading.Lock()  # one check at a time: the session is shared
         self.lost: RunLockLostError | None = None
+        self.released = False  # the holder let go: a check in flight must not take it again
 
     def _connect(self) -> Connection:
         conn = self.engine.connect()
@@ -129,6 +137,8 @@ class PgLock:
     def verify(self) -> None:
         """Raise RunLockLostError unless the lock is (again) ours."""
         with self.mutex:
+            if self.released:
+                return
             if self.lost is not None:
                 raise self.lost
             try:
@@ -165,6 +175,7 @@ class PgLock:
 
 _guards: list[PgLock] = []
 _guards_lock = threading.Lock()
+_lock_engines: set[Engine] = set()  # the locks' own sessions: never checked themselves
 
 
 @event.listens_for(Engine, "commit")
@@ -176,18 +187,28 @@ def _check_before_commit(conn: Connection) -> None:
         return  # the run's own record (sync_runs) is written even after the lock was lost
     server = _server(conn.engine.url)
     with _guards_lock:
-        mine = [g for g in _guards if g.server == server and g.engine is not conn.engine]
+        if conn.engine in _lock_engines:
+            return
+        # several accounts in one process: each run's commits answer to its own lock only
+        mine = [
+            g
+            for g in _guards
+            if (g.guarded is conn.engine if g.guarded is not None else g.server == server)
+        ]
     for guard in mine:
         guard.verify()
 
 
 @contextlib.contextmanager
-def pg_lock(url: str, key: str, holder: Holder, wait: Wait) -> Iterator[None]:
-    """Hold the advisory lock of ``key`` on ``url`` while guarding commits (PostgreSQL only)."""
+def pg_lock(
+    url: str, key: str, holder: Holder, wait: Wait, guarded: Engine | None = None
+) -> Iterator[None]:
+    """Hold the advisory lock of ``key`` on ``url`` while guarding commits (PostgreSQL only):
+    those of ``guarded``, or of every engine on that database when None."""
     if not url.startswith(("postgres://", "postgresql")):
         yield
         return
-    lock = PgLock(url, key, holder, wait.what)
+    lock = PgLock(url, key, holder, wait.what, guarded)
     try:
         lock.take(wait)
         with _guards_lock:
@@ -198,5 +219,9 @@ def pg_lock(url: str, key: str, holder: Holder, wait: Wait) -> Iterator[None]:
             with _guards_lock:
                 _guards.remove(lock)
     finally:
-        lock.close_session()
+        with lock.mutex:  # a commit of another account may be checking this lock right now
+            lock.released = True
+            lock.close_session()
         lock.engine.dispose()
+        with _guards_lock:
+            _lock_engines.discard(lock.engine)

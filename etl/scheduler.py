@@ -26,7 +26,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.events import (
@@ -48,7 +48,7 @@ from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.db.migrate import upgrade
 from etl.db.schema import utcnow
-from etl.db.state import ABANDONED, close_running
+from etl.db.state import ABANDONED, close_running, remember_account_name
 from etl.errors import CredentialsError, RunLockLostError, StopRequested
 from etl.lock import account_lock
 from etl.resources.base import RunContext
@@ -128,6 +128,37 @@ class DependencyGate:
         return True
 
 
+class AccountSlots:
+    """At most ``size`` accounts run resources at once (``schedule.parallel_accounts``);
+    an account already running takes more runs without waiting."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._cond = threading.Condition()
+        self._active: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def hold(self, account: str, stop: threading.Event) -> Iterator[bool]:
+        """Wait for a slot for ``account``; yields False (without a slot) once ``stop`` is set."""
+        with self._cond:
+            while (
+                account not in self._active and len(self._active) >= self.size and not stop.is_set()
+            ):
+                self._cond.wait(0.2)  # polled, as in DependencyGate.hold
+            go = not stop.is_set()
+            if go:
+                self._active[account] += 1
+        try:
+            yield go
+        finally:
+            if go:
+                with self._cond:
+                    self._active[account] -= 1
+                    if self._active[account] <= 0:
+                        del self._active[account]
+                    self._cond.notify_all()
+
+
 class Daemon:
     """The scheduler of one account; :meth:`run` blocks until ``stop`` is set."""
 
@@ -139,7 +170,13 @@ class Daemon:
         engine: Engine | None = None,
         stop: threading.Event | None = None,
         hard_exit: bool = False,
+        account_name: str = "default",
+        lock_wait: float | None = None,
+        slots: AccountSlots | None = None,
     ) -> None:
+        self.account_name = account_name
+        self.lock_wait = lock_wait  # None: sync.lock_wait_seconds
+        self.slots = slots or AccountSlots(1)
         self.order = resolve_order(names or settings.sync.resources or None)
         self.cadences = schedule(settings, self.order)
         settings.require_credentials()
@@ -153,14 +190,24 @@ class Daemon:
         self.fatal: BaseException | None = None
         self.scheduler: BackgroundScheduler | None = None
 
-    def run(self) -> None:
-        """Serve until stopped; raises only what stops everything (credentials, database)."""
+    def run(self, on_locked: Callable[[], None] | None = None) -> None:
+        """Serve until stopped; raises only what stops everything (credentials, database).
+
+        ``on_locked`` is called once the account's run lock is ours.
+        """
         upgrade(self.engine)
         # the daemon's stop event is the session's: a signal ends its budget waits and backoff
         session = DattoSession(self.settings.datto, self.settings.budget, stop=self.stop)
         try:
-            account_uid = fetch_account_uid(DattoClient(session, Lane.HIGH))
-            with account_lock(self.settings):  # held for the daemon's whole lifetime
+            # held for the daemon's whole lifetime; taken before any call, so a daemon that
+            # finds the account taken (another host runs it) spends none of its budget
+            with account_lock(self.settings, engine=self.engine, wait=self.lock_wait):
+                if on_locked is not None:
+                    on_locked()
+                account_uid = fetch_account_uid(DattoClient(session, Lane.HIGH))
+                remember_account_name(
+                    self.engine, account_uid, self.account_name, self.settings.datto.origin
+                )
                 abandoned = close_running(self.engine, account_uid, "failed", ABANDONED)
                 if abandoned:
                     log.warning("closed %d run(s) left 'running' by a dead process", abandoned)
@@ -223,8 +270,11 @@ class Daemon:
     def _job(self, ctx: RunContext, name: str, session: DattoSession, priority: Lane) -> None:
         try:
             # hold() also settles the gate's count of this submission when stopping
-            with self.gate.hold(name, self.stop) as go:
-                if not go:
+            with (
+                self.gate.hold(name, self.stop) as go,
+                self.slots.hold(self.account_name, self.stop) as turn,
+            ):
+                if not (go and turn):
                     return
                 _, failure = run_resource(ctx, name, session, priority)
         except Exception as exc:  # the database went away: say so; the next run tries again
@@ -264,8 +314,13 @@ class Daemon:
             os._exit(1 if self.fatal else 0)
 
 
-def run_daemon(settings: Settings, names: list[str] | None = None) -> None:
-    """``datto-etl run``: schedule every resource until SIGTERM/SIGINT; exit 0 on a signal."""
-    daemon = Daemon(settings, names, hard_exit=True)
-    with stop_on_signals(daemon.stop, daemon.hurry):
-        daemon.run()
+def run_daemon(
+    settings: Settings, names: list[str] | None = None, account: str | None = None
+) -> None:
+    """``datto-etl run``: schedule every resource of every account (or of ``account``) until
+    SIGTERM/SIGINT; exit 0 on a signal (:class:`etl.fleet.Fleet`)."""
+    from etl.fleet import Fleet
+
+    fleet = Fleet(settings, names, account=account, hard_exit=True)
+    with stop_on_signals(fleet.stop, fleet.hurry):
+        fleet.run()

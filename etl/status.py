@@ -4,7 +4,9 @@ Reads the database only (``sync_runs``, ``sync_state``), never the API, so it an
 Datto or the daemon is down. Per account and resource: the last run (when, how long, rows,
 requests, result), the next run from the schedule, the cursor, failures in a row; per
 account the requests of the last budget window ("minute") and of the last 60 windows
-("hour"). A resource is unhealthy when it failed ``schedule.max_failures`` times in a row,
+("hour"). Accounts are those of ``[[accounts]]`` by name (an account never reached is
+unhealthy too), or without it every account found in the database.
+A resource is unhealthy when it failed ``schedule.max_failures`` times in a row,
 or its last good run is older than ``schedule.stale_after`` times its cadence (or it never
 had one); the command then exits 1, so a monitoring check can run it as it is.
 """
@@ -23,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from etl.cadence import Cadence, lane, schedule
 from etl.config import Settings
 from etl.db.schema import utcnow
-from etl.db.state import iso, load_cursor, sync_runs, sync_state
+from etl.db.state import account_names, iso, load_cursor, sync_runs, sync_state
 from etl.errors import DatabaseError
 from etl.sync import resolve_order
 
@@ -130,13 +132,40 @@ def _resource(
     }
 
 
+def _targets(
+    settings: Settings, conn: Connection | None, account: str | None
+) -> list[tuple[str | None, str | None, str | None]]:
+    """``(name, origin, account_uid)`` of each account to report.
+
+    With ``[[accounts]]`` (or ``--account``): the configured accounts, each with the uid its
+    syncs recorded (None before its first contact: it counts as never synced). With the one
+    account of the environment: every account found in the database, as before.
+    """
+    from etl.accounts import select_accounts
+
+    names = account_names(conn) if conn is not None else {}
+    if settings.accounts or account is not None:
+        uids = {name: uid for uid, name in names.items()}  # the latest uid of each name wins
+        return [(a.name, a.origin, uids.get(a.name)) for a in select_accounts(settings, account)]
+    found = _accounts(conn) if conn is not None else []
+    origin = settings.datto.origin
+    return [(names.get(uid, "default"), origin, uid) for uid in found] or [
+        ("default", origin, None)
+    ]
+
+
 def collect_status(
     settings: Settings,
     engine: Engine,
     names: list[str] | None = None,
     now: datetime | None = None,
+    account: str | None = None,
 ) -> dict[str, Any]:
-    """The status report as a JSON-ready dict: ``ok``, and per account its resources and budget."""
+    """The status report as a JSON-ready dict: ``ok`` (every account healthy), and per account
+    (``name``, ``origin``, ``account_uid``, ``healthy``) its resources and budget.
+
+    ``account`` limits it to that configured account.
+    """
     order = resolve_order(names or settings.sync.resources or None)
     cadences = schedule(settings, order)
     now = now or utcnow()
@@ -145,9 +174,8 @@ def collect_status(
     try:
         with engine.connect() as conn:
             has_tables = inspect(conn).has_table(sync_runs.name)
-            uids: list[str | None] = list(_accounts(conn)) if has_tables else []
-            for uid in uids or [None]:
-                db = conn if has_tables else None
+            db = conn if has_tables else None
+            for name, origin, uid in _targets(settings, db, account):
                 resources = [_resource(db, uid, n, cadences[n], settings, now) for n in order]
                 used = {
                     "window_seconds": window,
@@ -160,13 +188,25 @@ def collect_status(
                     used["last_hour"] = _requests_since(
                         db, uid, now - timedelta(seconds=60 * window)
                     )
-                accounts.append({"account_uid": uid, "budget": used, "resources": resources})
+                accounts.append(
+                    {
+                        "name": name,
+                        "origin": origin,
+                        "account_uid": uid,
+                        "healthy": all(r["healthy"] for r in resources),
+                        "budget": used,
+                        "resources": resources,
+                    }
+                )
     except SQLAlchemyError as exc:
         raise DatabaseError(
             f"cannot read the database: {str(exc).splitlines()[0]} (check DATTO_ETL_DATABASE_URL)"
         ) from None
-    healthy = all(r["healthy"] for a in accounts for r in a["resources"])
-    return {"generated_at": iso(now), "ok": healthy, "accounts": accounts}
+    return {
+        "generated_at": iso(now),
+        "ok": all(a["healthy"] for a in accounts),
+        "accounts": accounts,
+    }
 
 
 def _span(seconds: float) -> str:
@@ -193,7 +233,9 @@ def render_status(report: dict[str, Any], console: Console) -> None:
     """The report as one table per account, then each problem on its own line."""
     now = datetime.fromisoformat(report["generated_at"])
     for account in report["accounts"]:
-        grid = RichTable(title=f"account {account['account_uid'] or '(nothing synced yet)'}")
+        uid = account["account_uid"] or "nothing synced yet"
+        health = "" if account["healthy"] else " [red]ALERT[/red]"
+        grid = RichTable(title=f"account {account['name']} ({uid}, {account['origin']}){health}")
         for col in ("resource", "cadence", "last run", "took", "rows", "requests", "result"):
             grid.add_column(col, justify="right" if col in ("took", "rows", "requests") else "left")
         for col in ("next run", "cursor", "health"):
@@ -224,4 +266,4 @@ def render_status(report: dict[str, Any], console: Console) -> None:
         )
         for r in account["resources"]:
             for problem in r["problems"]:
-                console.print(f"  {r['resource']}: {problem}", markup=False)
+                console.print(f"  {account['name']} {r['resource']}: {problem}", markup=False)

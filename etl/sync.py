@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from graphlib import TopologicalSorter
 from typing import Any
 
@@ -24,7 +25,15 @@ from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.db.migrate import upgrade
 from etl.db.schema import utcnow
-from etl.db.state import ABANDONED, RunStatus, close_running, finish_run, forget_cursor, start_run
+from etl.db.state import (
+    ABANDONED,
+    RunStatus,
+    close_running,
+    finish_run,
+    forget_cursor,
+    remember_account_name,
+    start_run,
+)
 from etl.errors import (
     ConfigError,
     CredentialsError,
@@ -36,9 +45,10 @@ from etl.errors import (
 )
 from etl.lock import with_account_lock
 from etl.log import redact
-from etl.resources import REGISTRY
+from etl.resources import REGISTRY, Resource
 from etl.resources.account import fetch_account
 from etl.resources.base import NoProgress, Progress, ResourceResult, RunContext
+from etl.resources.issues import collecting
 
 log = logging.getLogger(__name__)
 # credentials, an IP block, a full or read-only disk, a lost run lock: the next resource fails too
@@ -66,6 +76,7 @@ class SyncReport:
 
     account_uid: str
     resources: list[ResourceReport] = field(default_factory=list)
+    account: str = "default"  # its name in the config
     seconds: float = 0.0
     requests: int = 0
 
@@ -105,6 +116,24 @@ def fetch_account_uid(client: DattoClient) -> str:
     return str(fetch_account(client)["uid"])
 
 
+def _run(
+    resource: Resource, ctx: RunContext, name: str
+) -> tuple[RunStatus, str | None, BaseException | None]:
+    """Run ``resource``: (status, one-line error, the exception that ended it)."""
+    try:
+        resource.run(ctx)
+    except (StopRequested, KeyboardInterrupt) as exc:  # interrupted: recorded, then raised
+        return RunStatus.STOPPED, "stopped by signal", exc
+    except DattoETLError as exc:
+        return RunStatus.FAILED, str(exc).splitlines()[0], exc
+    except Exception as exc:  # a bug must not lose the other resources' runs
+        # One line for the operator; the traceback (a bug to report) at DEBUG only.
+        log.error("resource %s crashed: %s: %s", name, type(exc).__name__, exc)
+        log.debug("traceback of the crash of %s", name, exc_info=True)
+        return RunStatus.FAILED, f"{type(exc).__name__}: {exc}".splitlines()[0], exc
+    return RunStatus.OK, None, None
+
+
 def run_resource(
     ctx: RunContext, name: str, session: DattoSession, lane: Lane = Lane.NORMAL
 ) -> tuple[ResourceReport, BaseException | None]:
@@ -119,29 +148,26 @@ def run_resource(
     client.counter.name = name  # budget waits and retries are told to progress by name
     result = ResourceResult()
     # this run's own clock, request counter and result
-    rctx = replace(ctx, client=client, started_at=utcnow(), result=result)
+    rctx = replace(ctx, client=client, started_at=ctx.clock(), result=result)
     run_id = start_run(ctx.engine, ctx.account_uid, name)
     started = time.monotonic()
     ctx.progress.start(name)
     ctx.progress.track(name, result)
-    status, error = RunStatus.OK, None
-    failure: BaseException | None = None
-    try:
-        resource.run(rctx)
-    except (StopRequested, KeyboardInterrupt) as exc:  # interrupted: recorded, then raised
-        status, error, failure = RunStatus.STOPPED, "stopped by signal", exc
-    except DattoETLError as exc:
-        status, error, failure = RunStatus.FAILED, str(exc).splitlines()[0], exc
-    except Exception as exc:  # a bug must not lose the other resources' runs
-        # One line for the operator; the traceback (a bug to report) at DEBUG only.
-        log.error("resource %s crashed: %s: %s", name, type(exc).__name__, exc)
-        log.debug("traceback of the crash of %s", name, exc_info=True)
-        status, failure = RunStatus.FAILED, exc
-        error = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    finally:
-        ctx.progress.finish(name)
-        for line in session.faults.drain():  # one line per endpoint family, with its count
-            log.warning("%s: %s", name, line)
+    # items skipped and times unreadable in this run: counted into details, warned once
+    with collecting() as issues:
+        try:
+            status, error, failure = _run(resource, rctx, name)
+        finally:
+            ctx.progress.finish(name)
+            for line in session.faults.drain():  # one line per endpoint family, with its count
+                log.warning("%s: %s", name, line)
+    result.details.update(issues.details())
+    issues.warn(name)
+    if status == RunStatus.OK:
+        # after the run, never before it: once per sync (the daemon: once an hour), on a
+        # view of its own, so the resource's own request count stays its own
+        ctx.platform.refresh(DattoClient(session, Lane.HIGH))
+    result.details.update(ctx.platform.details())
     error = redact(error) if error else None  # it goes to sync_runs and the log
     report = ResourceReport(
         resource=name,
@@ -195,17 +221,22 @@ def run_sync(
     session: DattoSession | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    account_name: str = "default",
     full_refresh: Sequence[str] = (),
 ) -> SyncReport:
     """Sync ``names`` (all resources when empty) and return the report.
 
-    ``full_refresh`` names resources whose cursor is forgotten first (their rows stay): they
-    read everything again, as on a first run.
+    ``account_name`` is the account's name in the config (``[[accounts]]``), recorded with
+    the account uid Datto answers so that ``status`` can show it. ``full_refresh`` names
+    resources whose cursor is forgotten first (their rows stay): they read everything
+    again, as on a first run.
 
     ``session`` is the API session to use (one is opened, with ``stop``, when None); its
-    stop event stops the run. Raises only for what stops everything: bad config, database
-    trouble, credentials, an IP block. Per-resource failures are in the report
-    (``report.ok`` is False).
+    stop event stops the run. ``clock`` is the wall clock each resource run is dated by
+    (tests hand in the simulator's, to move days). Raises only for what stops everything:
+    bad config, database trouble, credentials, an IP block. Per-resource failures are in the
+    report (``report.ok`` is False).
     """
     if session is not None and stop is not None and stop is not session.stop:
         raise ValueError("run_sync: give the stop event to the session")
@@ -226,7 +257,10 @@ def run_sync(
             for name in resolve_order(list(full_refresh)) if full_refresh else ():
                 if forget_cursor(conn, account_uid, name):
                     log.info("%s: cursor forgotten; reading everything again", name)
-        report = SyncReport(account_uid=account_uid, requests=first.counter.count)
+        remember_account_name(engine, account_uid, account_name, session.settings.origin)
+        report = SyncReport(
+            account_uid=account_uid, requests=first.counter.count, account=account_name
+        )
         ctx = RunContext(
             client=first,  # each resource gets its own view (run_resource)
             engine=engine,
@@ -234,7 +268,9 @@ def run_sync(
             settings=settings,
             stop=session.stop,
             progress=progress or NoProgress(),
+            clock=clock,
         )
+        asked = ctx.platform.requests
         for name in order:
             if ctx.stop.is_set():
                 break
@@ -244,6 +280,7 @@ def run_sync(
             if isinstance(failure, ABORTS_ALL):
                 raise failure
         report.seconds = time.monotonic() - started
+        report.requests += ctx.platform.requests - asked  # the platform status, if asked
         return report
     finally:
         if own_session:

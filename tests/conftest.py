@@ -24,9 +24,7 @@ from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.demo import demo_settings
 
-PG_ADMIN_URL = os.environ.get(
-    "ETL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_ADMIN_URL = os.environ.get("ETL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +92,7 @@ def sim() -> Iterator[Simulator]:
 
 
 def settings_for(sim: Simulator, db_url: str = "sqlite://", **budget: object) -> Settings:
-    """Settings pointing at ``sim``, the budget on its time scale."""
+    """Settings pointing at ``sim`` (the budget learns the window from its request_rate)."""
     return demo_settings(sim, db_url, **budget)
 
 
@@ -114,6 +112,5 @@ def sim_env(sim: Simulator, db_url: str) -> dict[str, str]:
         DATTO_API_KEY=sim.settings.api_key,
         DATTO_API_SECRET=sim.settings.api_secret,
         DATTO_ETL_DATABASE_URL=db_url,
-        DATTO_ETL_BUDGET_WINDOW_SECONDS=str(60.0 / sim.settings.time_scale),
-    )
+    )  # no window: the ETL follows the one the simulator reports in request_rate
     return env

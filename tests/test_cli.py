@@ -127,11 +127,11 @@ def sync_run_status(db: Path, resource: str) -> str | None:
 
 def test_a_signal_ends_a_sync_waiting_for_the_budget(tmp_path: Path) -> None:
     db = tmp_path / "etl.db"
-    with Simulator(devices=20, sites=2) as sim:
+    # an account whose request_rate reports an hour's window: three requests an hour (the
+    # token, the first look and the account) fill it
+    with Simulator(devices=20, sites=2, rate_window=3600) as sim:
         env = sim_env(sim, f"sqlite:///{db}")
-        # three requests an hour: the token, the first look and the account fill the window
         env["DATTO_ETL_BUDGET_REQUESTS_PER_MINUTE"] = "3"
-        env["DATTO_ETL_BUDGET_WINDOW_SECONDS"] = "3600"
         proc = subprocess.Popen(
             [sys.executable, "-m", "etl", "sync", "sites"],
             env=env,
@@ -185,3 +185,16 @@ def test_quiet_and_verbose(tmp_path: Path) -> None:
     assert quiet.returncode == 0 and verbose.returncode == 0, quiet.stderr + verbose.stderr
     assert " INFO " not in quiet.stderr and " DEBUG " not in quiet.stderr
     assert "etl.api.http: GET /api/v2/account/sites 200 " in verbose.stderr
+
+
+def test_an_infinite_window_is_a_config_error_for_status_too(tmp_path: Path) -> None:
+    """It used to be accepted, and `status` crashed on it."""
+    env = {"PATH": "/usr/bin:/bin", "DATTO_ETL_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    cfg = tmp_path / "datto-etl.toml"
+    cfg.write_text("[budget]\nwindow_seconds = inf\n")
+    for command in (["status"], ["sync"]):
+        done = run([*command], {**env, "DATTO_ETL_CONFIG": str(cfg)}, tmp_path)
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert any("budget.window_seconds" in x and str(cfg) in x for x in lines), lines
+        assert "Traceback" not in done.stderr

@@ -102,3 +102,39 @@ def test_names_and_booleans_in_any_case() -> None:
     )
     assert s.datto.platform == "merlot" and s.datto.origin == "https://merlot-api.centrastage.net"
     assert s.log.level == "DEBUG" and s.log.json_lines is True
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "literal"),
+    [
+        ("budget", "window_seconds", "inf"),
+        ("budget", "cutoff_ratio", "nan"),
+        ("datto", "timeout_seconds", "+inf"),
+        ("sync", "alerts_overlap_minutes", "nan"),
+        ("sync", "lock_wait_seconds", "inf"),
+        ("schedule", "time_scale", "inf"),
+    ],
+)
+def test_non_finite_numbers_are_refused_naming_the_key_and_the_file(
+    tmp_path: Path, section: str, key: str, literal: str
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"[{section}]\n{key} = {literal}\n")  # TOML's own inf/nan literals
+    with pytest.raises(ConfigError) as exc:
+        load_settings(cfg, env={})
+    (line,) = exc.value.problems
+    assert line.startswith(f"{section}.{key}: ") and "finite" in line
+    assert f"config file {cfg}" in line and "\n" not in line
+
+    env_name = f"DATTO_ETL_{section.upper()}_{key.upper()}"
+    with pytest.raises(ConfigError) as exc:
+        load_settings(None, env={env_name: literal})
+    (line,) = exc.value.problems
+    assert line.startswith(f"{section}.{key}: ") and f"environment: {env_name}" in line
+
+
+def test_an_endless_cadence_is_refused() -> None:
+    from etl.cadence import parse_cadence
+
+    with pytest.raises(ValueError, match="finite"):
+        parse_cadence("every " + "9" * 400 + "d")

@@ -68,12 +68,14 @@ def holder_pid(admin: Connection, settings: Settings) -> int | None:
 
 
 def kill_lock_sessions(admin: Connection) -> int:
-    """End every datto-etl lock session but ours, as a server restart would."""
+    """End every datto-etl lock session of this test's database but ours, as a server
+    restart would (only this database's: other runs share the server)."""
     return len(
         admin.execute(
             text(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name LIKE 'datto-etl pid=%' AND pid <> pg_backend_pid()"
+                "WHERE application_name LIKE 'datto-etl pid=%' AND pid <> pg_backend_pid() "
+                "AND datname = current_database()"
             )
         ).all()
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from graphlib import CycleError
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -15,6 +16,8 @@ from etl.db.migrate import upgrade
 from etl.db.state import ABANDONED, RunStatus, start_run, sync_runs
 from etl.errors import ConfigError
 from etl.resources import REGISTRY, Resource
+from etl.resources.activity_logs import activity_logs
+from etl.resources.alerts import alerts
 from etl.resources.devices import devices
 from etl.sync import ResourceReport, SyncReport, resolve_order, run_sync
 from tests.conftest import settings_for
@@ -111,3 +114,71 @@ def test_a_stopped_list_reports_the_pages_it_committed(engine: Engine) -> None:
     with engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(devices)).scalar_one()
     assert line.rows_written == recorded(engine, line) == stored == 250
+
+
+def stored_rows(engine: Engine, table: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def small_pages(settings: Settings, size: int) -> Settings:
+    datto = settings.datto.model_copy(update={"page_size": size, "max_retries": 0})
+    return settings.model_copy(update={"datto": datto})
+
+
+def test_a_list_failing_mid_run_reports_the_pages_it_committed(engine: Engine) -> None:
+    with Simulator(devices=300, sites=3, time_scale=100) as sim:
+        sim.middlewares.append(
+            lambda s, req: (
+                error(500, "boom", req.path)
+                if req.endpoint == "GET /v2/account/devices" and req.query.get("page") == "1"
+                else None
+            )
+        )
+        report = run_sync(no_retries(settings_for(sim)), ["sites", "devices"], engine=engine)
+    line = report_line(report, "devices")
+    assert line.status == RunStatus.FAILED and line.pages == 1
+    assert line.rows_written == recorded(engine, line) == stored_rows(engine, devices) == 250
+
+
+def nth_request(endpoint: str, n: int, then: Any) -> Any:
+    """A middleware calling ``then(sim, req)`` on the ``n``-th request to ``endpoint``."""
+    seen = [0]
+
+    def middleware(sim: Simulator, req: Request) -> Response | None:
+        if req.endpoint == endpoint:
+            seen[0] += 1
+            if seen[0] == n:
+                return then(sim, req)
+        return None
+
+    return middleware
+
+
+@pytest.mark.parametrize("how", ["stopped", "failed"])
+def test_incremental_resources_report_what_they_committed_when_cut_short(
+    engine: Engine, how: str
+) -> None:
+    """Activity logs and alerts commit page by page with their cursors: a stop or a failure
+    on the third page reports (and records in sync_runs) the two pages it kept."""
+    stop = threading.Event()
+
+    def cut(sim: Simulator, req: Request) -> Response | None:
+        if how == "stopped":
+            stop.set()  # as a SIGTERM while the page is in flight
+            return None
+        return error(500, "boom", req.path)
+
+    for name, endpoint, table in (
+        ("activity_logs", "GET /v2/activity-logs", activity_logs),
+        ("alerts", "GET /v2/account/alerts/resolved", alerts),
+    ):
+        stop.clear()
+        with Simulator(devices=60, sites=3, time_scale=100) as sim:
+            sim.middlewares.append(nth_request(endpoint, 3, cut))
+            settings = small_pages(settings_for(sim), 5)
+            report = run_sync(settings, [name], engine=engine, stop=stop)
+        line = report_line(report, name)
+        assert line.status == (RunStatus.STOPPED if how == "stopped" else RunStatus.FAILED)
+        stored = stored_rows(engine, table)
+        assert line.rows_written == recorded(engine, line) == stored > 0, name

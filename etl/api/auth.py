@@ -34,10 +34,19 @@ def same_origin(url: httpx.URL, origin: httpx.URL) -> bool:
     )
 
 
+def describe_origin(url: httpx.URL) -> str:
+    """``scheme://host:port`` with the port always written out (default or not), so a message
+    about a refused URL shows which part differs."""
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    return f"{url.scheme}://{url.host}" + (f":{port}" if port else "")
+
+
 class DattoAuth(httpx.Auth):
     """Bearer auth with a cached, refreshed password-grant token."""
 
-    requires_response_body = True
+    # False: the API's answers stay streams for the session to read under its size cap;
+    # the token answer is read here (:meth:`_store`)
+    requires_response_body = False
 
     def __init__(
         self,
@@ -67,6 +76,7 @@ class DattoAuth(httpx.Auth):
         )
 
     def _store(self, response: httpx.Response) -> None:
+        response.read()  # under the transport's deadline and size cap
         if response.status_code in (400, 401):
             raise CredentialsError(
                 "Datto refused the API credentials (invalid key or secret): check "

@@ -12,9 +12,12 @@ Calibration is a hook: :meth:`RateBudget.calibrate_when_due` runs a :data:`Calib
 look at the account's request rate, :func:`etl.api.calibrate.calibrate` by default) when a look
 is due, one caller at a time; the session that sends requests supplies it.
 
-Every duration the API speaks of (60 s to wait after a 429, the 5-minute block) is in API
-seconds; :meth:`RateBudget.api_seconds` turns them into this budget's time, which differs
-only when ``window`` is shortened to follow the simulator's fast clock.
+The window itself is the account's: calibration adopts the ``slidingTimeWindowSizeSeconds``
+that ``request_rate`` reports (``budget.window_seconds`` is only the fallback until then, or
+when the API does not say). Every duration the API speaks of (60 s to wait after a 429, the
+5-minute block) is in API seconds, Datto's window being 60 of them;
+:meth:`RateBudget.api_seconds` turns them into this budget's time, which differs only when
+the window reported is not 60 s (the simulator's fast clock reports a shortened one).
 """
 
 from __future__ import annotations
@@ -50,7 +53,10 @@ RECOVERY_STEP = 0.1  # each calm calibration gives back 10 % of the pace
 
 @dataclass
 class Calibration:
-    """What one ``GET /v2/system/request_rate`` said, and what the budget made of it."""
+    """What one ``GET /v2/system/request_rate`` said, and what the budget made of it.
+
+    ``window`` is the rolling window in force after the look (the API's, when it said).
+    """
 
     account_count: int
     account_limit: int
@@ -58,6 +64,7 @@ class Calibration:
     ours: int
     others: int
     limit: int
+    window: float = API_WINDOW
 
 
 WaitHook = Callable[[float], None]
@@ -91,6 +98,7 @@ class RateBudget:
     total: int = field(default=0, init=False)
     blocked_until: float | None = field(default=None, init=False)  # budget clock
     last_calibration: Calibration | None = field(default=None, init=False)
+    reported_window: float | None = field(default=None, init=False)  # the API's, once said
     # a slot is taken when a request starts and leaves the window ``window`` seconds after
     # its answer came back: Datto counts the request somewhere in between, so however late it
     # arrives there, two requests of one slot never land within one window of each other
@@ -315,17 +323,26 @@ class RateBudget:
         ours: int,
         account_limit: int | None = None,
         cutoff_ratio: float | None = None,
+        window: float | None = None,
     ) -> Calibration:
-        """Fit the limit to what the account has left under its cut-off line.
+        """Fit the window and the limit to what the account has left under its cut-off line.
 
         ``account_count`` is every client's requests in Datto's window, ``ours`` our own at
-        the time it was counted. Others' use is projected one calibration ahead (if it grew
-        since the last look, it may grow as much again), and a safety margin stays free for
-        requests in flight and for clocks that do not tick alike.
+        the time it was counted. ``account_limit``, ``cutoff_ratio`` and ``window`` are the
+        account's own figures when the API gave them; each one it did not give stays as set
+        (the settings are only the fallback). Others' use is projected one calibration ahead
+        (if it grew since the last look, it may grow as much again), and a safety margin
+        stays free for requests in flight and for clocks that do not tick alike.
         """
         with self._lock:
+            if window and math.isfinite(window) and window > 0:
+                # slots already out now leave by the new window; the next look, timed in the
+                # old window's seconds, comes no later than the new one says
+                self.window = self.reported_window = float(window)
+                after = self.clock.now() + self.api_seconds(self.calibrate_every)
+                self._next_calibration = min(self._next_calibration, after)
             acct = account_limit or self.account_limit
-            ratio = min(cutoff_ratio or self.cutoff_ratio, self.cutoff_ratio)
+            ratio = min(cutoff_ratio or self.cutoff_ratio, 1.0)
             others = max(0, account_count - ours)
             growth = max(0, others - self._prev_others) if self._prev_others is not None else 0
             self._prev_others = others
@@ -336,7 +353,7 @@ class RateBudget:
             self._calm = True
             self._apply()
             self.last_calibration = Calibration(
-                account_count, acct, ratio, ours, others, self.limit
+                account_count, acct, ratio, ours, others, self.limit, self.window
             )
             return self.last_calibration
 

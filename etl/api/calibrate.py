@@ -1,9 +1,11 @@
 """Calibration: fit the budget to what the whole account has left.
 
 ``GET /v2/system/request_rate`` answers ``accountCount`` (every client's requests in Datto's
-rolling window), ``accountRateLimit`` (600) and ``accountCutOffRatio`` (0.9, the line past
-which Datto delays answers). Other integrations' use is that count less our own, and counts
-against us: :meth:`~etl.api.budget.RateBudget.calibrate` keeps the account below the line.
+rolling window), ``slidingTimeWindowSizeSeconds`` (60, that window), ``accountRateLimit`` (600)
+and ``accountCutOffRatio`` (0.9, the line past which Datto delays answers). The budget follows
+every figure the API gives (its settings are only the fallback when one is missing). Other
+integrations' use is the count less our own, and counts against us:
+:meth:`~etl.api.budget.RateBudget.calibrate` keeps the account below the line.
 
 :func:`calibrate` is the budget's calibration hook (a :data:`~etl.api.budget.Calibrator`):
 the session hands it to :meth:`~etl.api.budget.RateBudget.calibrate_when_due` before each
@@ -15,7 +17,8 @@ nothing of the client.
 from __future__ import annotations
 
 import logging
-from typing import Any
+import math
+from typing import Any, NamedTuple
 
 from etl.api.budget import Calibration, RateBudget, Reader
 from etl.errors import APIError, CredentialsError, IPBlockedError, MalformedResponseError
@@ -24,17 +27,37 @@ log = logging.getLogger(__name__)
 REQUEST_RATE = "/v2/system/request_rate"
 
 
-def parse(body: Any) -> tuple[int, int | None, float | None]:
-    """``(accountCount, accountRateLimit, accountCutOffRatio)`` of a request_rate answer."""
+class RequestRate(NamedTuple):
+    """The figures of one request_rate answer; None where the API did not give a usable one."""
+
+    account_count: int
+    limit: int | None
+    ratio: float | None
+    window: float | None
+
+
+def parse(body: Any) -> RequestRate:
+    """The figures of a request_rate answer (``accountCount`` is required, the rest not).
+
+    A figure that is missing, not a number, not positive or not finite counts as not given
+    (a ratio above 1 too): the budget keeps its setting for it.
+    """
     if not isinstance(body, dict) or not isinstance(body.get("accountCount"), int | float):
         raise MalformedResponseError(f"{REQUEST_RATE} answered without an accountCount")
 
-    def number(key: str) -> float | None:
+    def number(key: str, most: float = math.inf) -> float | None:
         value = body.get(key)
-        return float(value) if isinstance(value, int | float) and value > 0 else None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value) if 0 < value <= most and math.isfinite(value) else None
 
     limit = number("accountRateLimit")
-    return int(body["accountCount"]), int(limit) if limit else None, number("accountCutOffRatio")
+    return RequestRate(
+        int(body["accountCount"]),
+        int(limit) if limit and limit >= 1 else None,
+        number("accountCutOffRatio", most=1.0),
+        number("slidingTimeWindowSizeSeconds"),
+    )
 
 
 def calibrate(budget: RateBudget, read: Reader) -> Calibration | None:
@@ -46,17 +69,24 @@ def calibrate(budget: RateBudget, read: Reader) -> Calibration | None:
     before = budget.last_calibration.limit if budget.last_calibration else budget.share
     ours = budget.used()  # before our call: requests still in flight may not be counted yet
     try:
-        count, limit, ratio = parse(read(REQUEST_RATE))
-        result = budget.calibrate(count, ours=ours + 1, account_limit=limit, cutoff_ratio=ratio)
+        rate = parse(read(REQUEST_RATE))
+        result = budget.calibrate(
+            rate.account_count,
+            ours=ours + 1,
+            account_limit=rate.limit,
+            cutoff_ratio=rate.ratio,
+            window=rate.window,
+        )
     except (CredentialsError, IPBlockedError):
         raise
     except APIError as exc:
         log.info("could not read the account's request rate (%s); keeping the pace", exc)
         return None
     log.debug(
-        "request rate: account %d/%d in the window, others %d, our limit now %d",
+        "request rate: account %d/%d in the %g s window, others %d, our limit now %d",
         result.account_count,
         result.account_limit,
+        result.window,
         result.others,
         result.limit,
     )
@@ -69,4 +99,4 @@ def calibrate(budget: RateBudget, read: Reader) -> Calibration | None:
     return result
 
 
-__all__ = ["REQUEST_RATE", "calibrate", "parse"]
+__all__ = ["REQUEST_RATE", "RequestRate", "calibrate", "parse"]

@@ -20,13 +20,15 @@ from typing import Any
 
 import httpx
 
-from etl.api.auth import same_origin
+from etl.api.auth import describe_origin, same_origin
+from etl.api.breaker import Breaker, endpoint_family
 from etl.api.budget import Lane
 from etl.api.paging import ListWalk, Page
 from etl.api.session import DattoSession
 from etl.api.transport import RequestCounter
 from etl.errors import (
     APIError,
+    CircuitOpenError,
     CredentialsError,
     IPBlockedError,
     MalformedResponseError,
@@ -41,6 +43,7 @@ class DattoClient:
         self.session = session
         self.lane = Lane(lane)
         self.counter = RequestCounter()
+        self.breaker = Breaker(session.settings.breaker_failures)  # this run's own
 
     @property
     def origin(self) -> httpx.URL:
@@ -62,8 +65,28 @@ class DattoClient:
         return self.session.url(path)
 
     def get(self, path_or_url: str | httpx.URL, params: dict[str, Any] | None = None) -> Any:
-        """GET a JSON document, retrying transient faults; fatal ones raise at once."""
-        return self.session.get(path_or_url, params, counter=self.counter, lane=self.lane)
+        """GET a JSON document, retrying transient faults; fatal ones raise at once.
+
+        Raises CircuitOpenError, without sending, once this run's calls of the endpoint
+        family failed ``datto.breaker_failures`` times in a row (:mod:`etl.api.breaker`).
+        """
+        url = path_or_url if isinstance(path_or_url, httpx.URL) else self.url(path_or_url)
+        family = endpoint_family(url)
+        try:
+            body = self.session.get(
+                url,
+                params,
+                counter=self.counter,
+                lane=self.lane,
+                guard=lambda: self.breaker.check(family),  # before every attempt
+            )
+        except CircuitOpenError:
+            raise
+        except APIError as exc:
+            self.breaker.failed(family, exc)
+            raise
+        self.breaker.passed(family)
+        return body
 
     def get_many(
         self, paths: Iterable[str], *, concurrency: int | None = None
@@ -72,15 +95,16 @@ class DattoClient:
 
         Yields ``(path, json)`` or ``(path, error)`` for fatal per-item errors (404, 400…) and
         for transient ones that outlived their retries, in completion order; the caller
-        decides what to skip. Credentials errors, IP blocks and a stop request are raised,
-        since they stop the run. Paths are taken lazily (a few per worker ahead), and when
-        the caller stops iterating, nothing more is sent.
+        decides what to skip. Credentials errors, IP blocks, an open circuit and a stop
+        request are raised, since they stop the run (the circuit: the resource). Paths are
+        taken lazily (a few per worker ahead), and when the caller stops iterating, nothing
+        more is sent.
         """
 
         def one(path: str) -> tuple[str, Any | APIError]:
             try:
                 return path, self.get(path)
-            except (CredentialsError, IPBlockedError):
+            except (CredentialsError, IPBlockedError, CircuitOpenError):
                 raise
             except APIError as exc:
                 return path, exc
@@ -120,8 +144,8 @@ class DattoClient:
             raise UnsafeURLError(f"refusing nextPageUrl {next_page!r:.120}: not a URL") from None
         if not same_origin(url, self.origin) or not url.path.startswith("/api/"):
             raise UnsafeURLError(
-                f"refusing nextPageUrl on {url.scheme}://{url.host}{url.path}: it leaves the "
-                f"configured origin {self.origin}; nothing was sent there"
+                f"refusing nextPageUrl on {describe_origin(url)}{url.path}: it leaves the "
+                f"configured origin {describe_origin(self.origin)}; nothing was sent there"
             )
         missing = {k: v for k, v in params.items() if k not in url.params}
         return url.copy_merge_params(missing) if missing else url

@@ -6,10 +6,17 @@ walk ends on a null/empty next link or an empty page; a list answered without
 ``pageDetails`` goes on by page number until an empty page (stopping early would lose rows);
 a URL seen twice is a loop. :meth:`DattoClient.paginate` drives one walk; per-device and
 per-site fetches drive many at once, each step the same.
+
+A walk is bounded whatever the server sends: a page holding far more items than ``max``
+asked for is refused (:data:`ITEMS_FACTOR`); so is a walk whose pages bring nothing new
+:data:`STALE_PAGES` times in a row (the same items again behind ever-new URLs, which the
+URL check cannot catch), or that reads past the list's ``totalCount`` by more than a page
+and a tenth of the list (:func:`overrun_margin`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +24,12 @@ from typing import Any
 
 import httpx
 
-from etl.errors import FatalAPIError, MalformedResponseError
+from etl.errors import FatalAPIError, MalformedResponseError, ResponseTooLargeError
 
 MAX_PAGES = 100_000  # a walk longer than this is a loop, not an account
+ITEMS_FACTOR = 4  # a page may hold up to this many times the items asked for...
+ITEMS_FLOOR = 1_000  # ...and this many in any case (alert lists' page size is unknown)
+STALE_PAGES = 3  # pages in a row without one new item: the walk goes round in circles
 
 
 @dataclass
@@ -46,6 +56,10 @@ class ListWalk:
     number: int = 0
     seen: set[str] = field(default_factory=set)
     _first: str | None = None  # first item of the last page read without pageDetails
+    _known: set[bytes] = field(default_factory=set)  # a digest of every item read
+    _stale: int = 0  # pages in a row that brought no new item
+    _read: int = 0  # items read so far
+    _total: int | None = None  # the largest totalCount the server gave
 
     @classmethod
     def start(cls, url: httpx.URL, path: str, items_key: str, params: dict[str, Any]) -> ListWalk:
@@ -66,6 +80,12 @@ class ListWalk:
         items = body.get(self.items_key) or []
         if not all(isinstance(item, dict) for item in items):
             raise MalformedResponseError(f"{where}: an item is not a JSON object")
+        asked = self.asked()
+        if asked is not None and len(items) > max(ITEMS_FACTOR * asked[1], ITEMS_FLOOR):
+            raise ResponseTooLargeError(
+                f"{where} holds {len(items)} items where {asked[0]}={asked[1]} was asked: "
+                "refused (the server ignores the page size)"
+            )
         details = body.get("pageDetails")
         has = isinstance(details, dict)
         paging: dict[str, Any] = details if isinstance(details, dict) else {}
@@ -73,15 +93,57 @@ class ListWalk:
         url = str(self.request_url)
         return Page(items, self.number, url, total if isinstance(total, int) else None, nxt, has)
 
+    def asked(self) -> tuple[str, int] | None:
+        """The page size asked for (``max``, or ``size`` for activity logs), if any."""
+        for key in ("size", "max"):  # activity logs: ``size`` (they ignore ``max``)
+            value = self.params.get(key)
+            if isinstance(value, int) and value > 0:
+                return key, value
+        return None
+
+    def _check_progress(self, page: Page) -> None:
+        """Stop a walk that goes round in circles: no new item for :data:`STALE_PAGES` pages
+        in a row, or far more items read than the list's ``totalCount``."""
+        new = 0
+        for item in page.items:
+            text = json.dumps(item, sort_keys=True, default=str).encode()
+            digest = hashlib.blake2b(text, digest_size=12).digest()
+            if digest not in self._known:
+                self._known.add(digest)
+                new += 1
+        self._stale = 0 if new else self._stale + 1
+        self._read += len(page.items)
+        if page.total_count is not None:
+            self._total = max(self._total or 0, page.total_count)
+        pages = self.number + 1
+        if self._stale >= STALE_PAGES:
+            raise FatalAPIError(
+                f"{self.path}: paging does not end: {STALE_PAGES} pages in a row brought no "
+                f"new item (the same ones again under new nextPageUrls); stopped after "
+                f"{_pages(pages)}"
+            )
+        if self._total is not None and self._read > self._total + self.overrun_margin():
+            raise FatalAPIError(
+                f"{self.path}: paging does not end: {self._read} items read where the list "
+                f"counts {self._total} (totalCount); stopped after {_pages(pages)}"
+            )
+
+    def overrun_margin(self) -> int:
+        """Items a walk may read past ``totalCount``: the list may grow while it is read
+        (a page and a tenth of the list)."""
+        asked = self.asked()
+        return (asked[1] if asked else ITEMS_FLOOR) + (self._total or 0) // 10
+
     def advance(self, page: Page, next_url: Callable[[object, dict[str, Any]], Any]) -> None:
         """Move to the page after ``page`` (``url`` None when the walk is over).
 
         ``next_url`` is the client's guard: it validates a ``nextPageUrl`` and re-applies
-        our filters.
+        our filters. A walk that goes round in circles raises FatalAPIError.
         """
         if not page.items:
             self.url = None
             return
+        self._check_progress(page)
         here = self.request_url
         self.seen.add(str(here))
         self.query = None
@@ -112,3 +174,7 @@ class ListWalk:
         if again:  # the same page twice: the server ignores ``page``
             raise MalformedResponseError(f"{self.path} has no pageDetails and ignores 'page'")
         return here.copy_set_param("page", int(here.params.get("page") or 0) + 1)
+
+
+def _pages(n: int) -> str:
+    return f"{n} page" if n == 1 else f"{n} pages"

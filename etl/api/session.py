@@ -34,18 +34,19 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from etl import __version__
-from etl.api.auth import DattoAuth, same_origin
+from etl.api.auth import DattoAuth, describe_origin, same_origin
 from etl.api.budget import Calibration, Calibrator, Lane, RateBudget
 from etl.api.calibrate import calibrate
 from etl.api.clock import Clock, SystemClock, pause
 from etl.api.faults import FaultTally, network_message
-from etl.api.memory import AccountMemory, budget_for, remember_window
-from etl.api.transport import BudgetTransport, RequestCounter, Watcher, request_scope
+from etl.api.memory import AccountMemory, block_origin, budget_for, remember_window
+from etl.api.transport import BudgetTransport, RequestCounter, Watcher, request_scope, too_large
 from etl.config import BudgetSettings, DattoSettings
 from etl.errors import (
     BadRequestError,
@@ -114,7 +115,14 @@ class DattoSession:
         secret = settings.api_secret.get_secret_value() if settings.api_secret else ""
         self.auth = DattoAuth(settings.origin, key, secret, clock=self.clock.now)
         inner = transport or httpx.HTTPTransport(retries=0)
-        self.transport = BudgetTransport(inner, self.budget, self.stop)
+        self.max_bytes = settings.max_response_bytes
+        self.transport = BudgetTransport(
+            inner,
+            self.budget,
+            self.stop,
+            deadline=settings.deadline_seconds,
+            max_bytes=self.max_bytes,
+        )
         self.watcher: Watcher | None = None
         self.faults = FaultTally()
         self.http = httpx.Client(
@@ -160,19 +168,26 @@ class DattoSession:
         *,
         counter: RequestCounter,
         lane: Lane = Lane.NORMAL,
+        guard: Callable[[], None] | None = None,
     ) -> Any:
         """GET a JSON document, retrying transient faults; fatal ones raise at once.
 
         Every request sent (token and calibration calls included) counts in ``counter`` and
-        spends a budget slot in ``lane``.
+        spends a budget slot in ``lane``. ``guard`` runs before every attempt and may raise
+        to end the retries (the caller's circuit breaker).
         """
         url = path_or_url if isinstance(path_or_url, httpx.URL) else self.url(path_or_url)
         if not same_origin(url, self.origin):
-            raise UnsafeURLError(f"refusing to call {url.host}: not the configured origin")
+            raise UnsafeURLError(
+                f"refusing to call {describe_origin(url)}: not the configured origin "
+                f"{describe_origin(self.origin)}"
+            )
         attempt = 0
         limited = 0
         started = time.monotonic()
         while True:
+            if guard is not None:
+                guard()
             self.calibrate_if_due(counter)
             try:
                 return self.send(url, params, counter=counter, lane=lane)
@@ -217,7 +232,7 @@ class DattoSession:
         """Send one GET, counted in ``counter`` and budgeted in ``lane``; JSON or an error."""
         try:
             with request_scope(counter, lane):
-                response = self._request(url, params)
+                resp, body = self._request(url, params)
         except httpx.TransportError as exc:
             message = network_message(url, exc, self.settings.timeout_seconds)
             raise TransportError(message, url=str(url)) from exc
@@ -229,23 +244,29 @@ class DattoSession:
             if exc.status == 403:
                 raise self._blocked() from None
             raise
-        return self._decode(response)
+        return self._decode(resp, body)
 
-    def _request(self, url: httpx.URL, params: dict[str, Any] | None) -> httpx.Response:
-        """``http.get`` on a daemon thread; a stop request leaves it behind at once.
+    def _request(
+        self, url: httpx.URL, params: dict[str, Any] | None
+    ) -> tuple[httpx.Response, bytes]:
+        """The GET and its body, on a daemon thread; a stop request leaves it behind at once.
 
         The request's own thread ends when the network answers or gives up; nobody waits for
         it (a daemon thread does not hold the process up at exit either).
         """
         if self.stop.is_set():
             raise StopRequested("stop requested")
-        outcome: list[httpx.Response | BaseException] = []
+        outcome: list[tuple[httpx.Response, bytes] | BaseException] = []
         done = threading.Event()
         context = contextvars.copy_context()  # the request scope: counter and lane
 
+        def fetch() -> tuple[httpx.Response, bytes]:
+            with self.http.stream("GET", url, params=params) as resp:
+                return resp, self._read(resp)
+
         def work() -> None:
             try:
-                outcome.append(context.run(self.http.get, url, params=params))
+                outcome.append(context.run(fetch))
             except BaseException as exc:  # handed to the caller as is
                 outcome.append(exc)
             finally:
@@ -260,14 +281,35 @@ class DattoSession:
             raise result
         return result
 
-    def _decode(self, response: httpx.Response) -> Any:
+    def _read(self, response: httpx.Response) -> bytes:
+        """The body, decompressed, refused past the size cap as it comes in.
+
+        The transport caps what arrives; this caps what it unpacks to (a small gzip body may
+        inflate a thousandfold). Pieces are kept apart and joined once at the end: a buffer
+        grown piece by piece is copied as it grows, and the copies it leaves behind held a
+        refused 64 MB page at several times its size.
+        """
+        pieces: list[bytes] = []
+        size = 0
+        for piece in response.iter_bytes():
+            size += len(piece)
+            if size > self.max_bytes:
+                raise too_large(response.request.url.path, self.max_bytes)
+            pieces.append(piece)
+        return b"".join(pieces)
+
+    def _decode(self, response: httpx.Response, body: bytes) -> Any:
         status, path = response.status_code, response.request.url.path
         if status == 200:
             try:
-                return response.json()
+                return json.loads(body)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise MalformedResponseError(
                     f"{path} answered a body that is not complete JSON", status=status
+                ) from None
+            except RecursionError:  # valid JSON nested deeper than any Datto answer
+                raise MalformedResponseError(
+                    f"{path} answered JSON nested too deep to read (a broken page)", status=status
                 ) from None
         if status == 401:
             raise CredentialsError(
@@ -282,7 +324,7 @@ class DattoSession:
                 status=status,
             )
         if status == 403:
-            if self.budget.recently_limited() or not _is_json(response):
+            if self.budget.recently_limited() or not _is_json(body):
                 raise self._blocked()
             raise PermissionDeniedError(
                 f"Datto answered 403 on {path}: the API user lacks permission for it",
@@ -320,10 +362,10 @@ class DattoSession:
         message = (
             f"Datto blocked this IP (403 after a rate-limit breach); no API call "
             f"until {time.strftime('%H:%M:%S', time.localtime(until))} "
-            f"({seconds:.0f} s): run again after that"
+            f"({seconds:.0f} s) to {self.settings.origin} for any account: run again after that"
         )
-        if self.memory is not None:
-            self.memory.record_block(until, message)
+        if self.memory is not None:  # every account on this origin waits, here and after
+            block_origin(self.settings, self.budget_settings, until, message)
         log.error(message)
         return IPBlockedError(message, until=until, status=403)
 
@@ -343,11 +385,11 @@ class DattoSession:
         pause(self.clock, seconds, self.stop)
 
 
-def _is_json(response: httpx.Response) -> bool:
+def _is_json(body: bytes) -> bool:
     """True when the body parses as JSON (Datto's own errors do; an edge's block page not)."""
     try:
-        response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return False
     return True
 

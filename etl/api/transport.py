@@ -9,6 +9,13 @@ session's stop event ends a wait for a slot at once (:class:`~etl.errors.StopReq
 A :class:`Watcher` (the progress display) hears of budget waits per resource, and of retries
 (from the session); at DEBUG each request is logged with its method, path, status and time
 (never a header or a body, so never the token or the secret).
+
+It also bounds every request once its slot is taken (:class:`GuardedStream`): a total
+deadline, since httpx's read timeout starts again with every byte and a server trickling its
+body would hold a sync (and the account lock) forever; past it, a
+:class:`~etl.errors.TransportError`, retried like a timeout. And a size cap: reading stops
+past ``max_bytes`` with :class:`~etl.errors.ResponseTooLargeError`, so memory stays bounded
+whatever the server sends.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import httpx
 
 from etl.api.auth import TOKEN_PATH
 from etl.api.budget import Lane, RateBudget
+from etl.errors import ResponseTooLargeError, TransportError
 
 log = logging.getLogger("etl.api.http")
 
@@ -61,10 +69,60 @@ _lane: contextvars.ContextVar[Lane] = contextvars.ContextVar(
 )
 
 
+def too_large(where: str, max_bytes: int) -> ResponseTooLargeError:
+    """The error for a body past the cap (``where``: the request's path)."""
+    return ResponseTooLargeError(
+        f"{where} answered more than {max_bytes / 1e6:g} MB: refused, reading stopped there "
+        "(raise datto.max_response_mb if the account really needs pages this big)"
+    )
+
+
+class GuardedStream(httpx.SyncByteStream):
+    """A response body read under its request's total deadline and the size cap.
+
+    Checked as each piece arrives: a trickle ends at most one piece (one read timeout at
+    worst) past the deadline, and no more than ``max_bytes`` (+ one piece) is ever read.
+    """
+
+    def __init__(
+        self,
+        inner: httpx.SyncByteStream,
+        where: str,
+        *,
+        deadline: float,
+        seconds: float,
+        max_bytes: int,
+    ) -> None:
+        self.inner = inner
+        self.where = where
+        self.deadline = deadline  # time.monotonic() by which the body must be in
+        self.seconds = seconds
+        self.max_bytes = max_bytes
+
+    def __iter__(self) -> Iterator[bytes]:
+        got = 0
+        for piece in self.inner:
+            got += len(piece)
+            if got > self.max_bytes:
+                raise too_large(self.where, self.max_bytes)
+            if time.monotonic() > self.deadline:
+                raise TransportError(
+                    f"{self.where} sent no complete answer within {self.seconds:g} s "
+                    "(datto.request_deadline_seconds): the server sends too slowly",
+                    url=self.where,
+                )
+            yield piece
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 class BudgetTransport(httpx.BaseTransport):
     """Spend a budget slot for every request sent, and count it for the current resource.
 
-    ``stop`` (the session's stop event) ends a wait for a slot with StopRequested.
+    ``stop`` (the session's stop event) ends a wait for a slot with StopRequested. Once the
+    slot is taken, the request has ``deadline`` seconds in all (connect, headers, body: each
+    timeout is cut to it) and its body at most ``max_bytes`` (:class:`GuardedStream`).
     """
 
     def __init__(
@@ -72,11 +130,16 @@ class BudgetTransport(httpx.BaseTransport):
         inner: httpx.BaseTransport,
         budget: RateBudget,
         stop: threading.Event | None = None,
+        *,
+        deadline: float = float("inf"),
+        max_bytes: int = 1 << 62,
     ) -> None:
         self.inner = inner
         self.budget = budget
         self.stop = stop
         self.watcher: Watcher | None = None  # set by the session's owner (progress display)
+        self.deadline = deadline
+        self.max_bytes = max_bytes
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         counter = _counter.get()
@@ -96,8 +159,15 @@ class BudgetTransport(httpx.BaseTransport):
             if counter is not None:
                 counter.add()
             started = time.monotonic()
+            deadline = started + self.deadline
+            timeouts = request.extensions.get("timeout")
+            if isinstance(timeouts, dict):  # no single wait may outlast the whole request
+                request.extensions["timeout"] = {
+                    k: self.deadline if v is None else min(v, self.deadline)
+                    for k, v in timeouts.items()
+                }
             response = self.inner.handle_request(request)
-            if log.isEnabledFor(logging.DEBUG):
+            if log.isEnabledFor(logging.DEBUG):  # to the answer's headers; never the token
                 log.debug(
                     "%s %s %d %.0f ms",
                     request.method,
@@ -105,7 +175,15 @@ class BudgetTransport(httpx.BaseTransport):
                     response.status_code,
                     (time.monotonic() - started) * 1000,
                 )
-            return response
+        if isinstance(response.stream, httpx.SyncByteStream):
+            response.stream = GuardedStream(
+                response.stream,
+                request.url.path,
+                deadline=deadline,
+                seconds=self.deadline,
+                max_bytes=self.max_bytes,
+            )
+        return response
 
     def close(self) -> None:
         self.inner.close()

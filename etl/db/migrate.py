@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -13,6 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from etl.errors import DatabaseError
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"  # in the package: wheels carry it
+# Alembic's migration context is module-global: accounts syncing in parallel threads of one
+# process take turns to upgrade (the second finds the schema at head and does nothing).
+_upgrading = threading.Lock()
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
@@ -32,7 +36,8 @@ def heads() -> list[str]:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the migrations up to ``revision``; failures become a one-line DatabaseError."""
     try:
-        command.upgrade(alembic_config(engine), revision)
+        with _upgrading:
+            command.upgrade(alembic_config(engine), revision)
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)
         reason = str(orig if orig is not None else exc).splitlines()[0]

@@ -163,3 +163,28 @@ def close_running(engine: Engine, account_uid: str, status: str, error: str) -> 
             .values(status=status, error=error, finished_at=now, synced_at=now)
         )
     return int(result.rowcount or 0)
+
+
+# The configured name of each account (``[[accounts]] name``), kept in ``sync_state`` under
+# this pseudo-resource so `status` (which reads only the database) can group by name.
+ACCOUNT_NAME = "(account)"
+
+
+def remember_account_name(engine: Engine, account_uid: str, name: str, origin: str) -> None:
+    """Record that the configured account ``name`` on ``origin`` is Datto's ``account_uid``."""
+    with engine.begin() as conn:
+        conn.execution_options(**{RUN_RECORD: True})
+        if load_cursor(conn, account_uid, ACCOUNT_NAME) != {"name": name, "origin": origin}:
+            save_cursor(conn, account_uid, ACCOUNT_NAME, {"name": name, "origin": origin})
+
+
+def account_names(conn: Connection) -> dict[str, str]:
+    """``{account_uid: configured name}`` of every account a sync or the daemon has named."""
+    query = select(sync_state.c.account_uid, sync_state.c.cursor).where(
+        sync_state.c.resource == ACCOUNT_NAME
+    )
+    return {
+        uid: str(cursor["name"])
+        for uid, cursor in conn.execute(query.order_by(sync_state.c.synced_at))
+        if isinstance(cursor, dict) and cursor.get("name")
+    }

@@ -370,7 +370,7 @@ VIEWS: tuple[View, ...] = (
         ),
         _patch_compliance_daily,
         ("device_daily", "sites"),
-        None,  # created by the migration that adds device_daily
+        "0015",  # the migration that adds device_daily
     ),
     View(
         "v_job_outcomes_daily",
@@ -389,6 +389,6 @@ VIEWS: tuple[View, ...] = (
         ),
         _job_outcomes_daily,
         ("job_results", "sites"),
-        None,  # created by the migration that adds the job tables
+        "0016",  # created with the job tables
     ),
 )

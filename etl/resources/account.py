@@ -57,4 +57,4 @@ class Account(Resource):
         body = fetch_account(ctx.client)
         ctx.result.rows_seen = ctx.result.pages = 1
         with ctx.transaction() as tx:
-            tx.written += upsert(tx.conn, account, ctx.stamp([SPEC.row(body)]))
+            tx.written += upsert(tx.conn, account, ctx.stamp(SPEC.rows([body])))

@@ -3,10 +3,11 @@
 The API pages with ``searchAfter`` links (``nextPageUrl``), has no "since this entry" filter
 a client may set by hand, and its ``from`` takes whole seconds. So each run asks for
 ``from`` = the second of the newest entry stored (the first run: now minus
-``sync.activity_logs_history_days``), ``order=asc``, and follows ``nextPageUrl`` until an
-empty page. Entries of that boundary second that were already stored are dropped before
-the upsert (their ids travel in the cursor), so no entry is written twice and an entry that
-arrived in that same second later is not lost.
+``sync.activity_logs_history_days``, by default 180: Datto's whole retention), ``order=asc``,
+and follows ``nextPageUrl`` until an empty page. Entries of that boundary second that were
+already stored are dropped before the upsert (their ids travel in the cursor), so no entry
+is written twice and an entry that arrived in that same second later is not lost. Rows are
+never deleted: past Datto's retention the table is the only archive of the activity.
 
 Paging stops on an empty page; when the first page already holds every match (its
 ``totalCount``), its next link, which leads to an empty page, is not followed: an
@@ -25,12 +26,12 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, String, Text
 
-from etl.api.timestamps import to_utc
+from etl.api.timestamps import read_utc, to_utc
 from etl.db.load import upsert
 from etl.db.schema import JSONDoc, UTCDateTime, utcnow
 from etl.db.state import load_cursor, save_cursor
 from etl.resources.base import Resource, RunContext, register
-from etl.resources.convert import Field, Spec
+from etl.resources.convert import Field, Spec, keyed
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,10 @@ SPEC = Spec(
     Field(
         "date",
         UTCDateTime,
-        convert=lambda value: to_utc(value, unit="s"),
+        # seen as epoch s, documented as epoch ms: which one an account sends is unknown
+        convert=lambda value: read_utc(value, unit="auto"),
         index=True,
-        doc="when it happened (API: epoch s)",
+        doc="when it happened (API: epoch s or ms, told apart by magnitude)",
     ),
     Field("site.id", BigInteger, column="site_id", index=True),
     Field("site.name", Text, column="site_name"),
@@ -72,7 +74,8 @@ SPEC = Spec(
 activity_logs = SPEC.table(
     "activity_logs", "Who did what, when (activity logs); rows are never deleted."
 )
-to_row = SPEC.row  # an activity item → an ``activity_logs`` row (``date`` is epoch seconds)
+to_row = SPEC.row  # an activity item → an ``activity_logs`` row (``date`` epoch s or ms)
+to_rows = SPEC.rows  # activity items → rows, those that cannot be stored left out (and noted)
 
 
 def api_time(moment: datetime) -> str:
@@ -147,7 +150,7 @@ class ActivityLogs(Resource):
         result.details["from"] = params["from"]
         for page in ctx.client.paginate(self.path, "activities", params):
             ctx.checkpoint()
-            rows = [to_row(item) for item in page.items if item.get("id") is not None]
+            rows = to_rows(keyed(page.items, "id", self.name))
             fresh = [row for row in rows if start.is_new(row)]
             if fresh:
                 cursor.advance(fresh)

@@ -84,6 +84,7 @@ SPEC = Spec(
 )
 alerts = SPEC.table("alerts", "Open and resolved alerts; rows are never deleted.")
 to_row = SPEC.row  # an alert item → an ``alerts`` row (times in UTC, the context kept as JSON)
+to_rows = SPEC.rows  # alert items → rows, those that cannot be stored left out (and noted)
 
 
 def raised_ms(row: dict[str, Any]) -> int | None:
@@ -170,7 +171,7 @@ class AlertRun:
         for sweep in range(1, MAX_SWEEPS + 1):
             found, risky = 0, False
             for page in self.pages(OPEN):
-                rows = [to_row(i) for i in page.items]
+                rows = to_rows(page.items)
                 times = [t for t in map(raised_ms, rows) if t is not None]
                 if sweep == 1 and page.number == 0:
                     self.open0_at = time.monotonic()
@@ -257,7 +258,9 @@ class AlertRun:
             page = next(it, None)
             if page is None:
                 return
-            times = [t for t in (raised_ms(to_row(i)) for i in page.items) if t is not None]
+            # (a probe: raise times only; its items are mapped where they are saved)
+            raised = (to_utc(i.get("timestamp")) for i in page.items)
+            times = [to_epoch_ms(moment) for moment in raised if moment is not None]
             if start == 0 or (times and times[0] > upper):
                 # nothing at or below ``upper`` lies before this page: walk on from here
                 yield page
@@ -277,7 +280,7 @@ class AlertRun:
             pages = self.pages(RESOLVED) if start is None else self.seek(start)
             reason = "end of list"
             for page in pages:
-                rows = [to_row(i) for i in page.items]
+                rows = to_rows(page.items)
                 times = [t for t in map(raised_ms, rows) if t is not None]
                 floor, ended = min(times, default=None), not (page.next_url and page.items)
                 for row in rows:
@@ -333,7 +336,7 @@ class AlertRun:
     def fetch(self, open_ones: dict[str, int | None]) -> None:
         """Ask for every formerly-open alert the walk did not confirm; 404 → ``removed_at``."""
         found = ask_each(self.ctx, ONE, open_ones, "alertUid", "alert")
-        self.save([to_row(item) for item in found.items])
+        self.save(to_rows(found.items))
         if found.gone:
             now = utcnow()
             with self.ctx.transaction() as tx:

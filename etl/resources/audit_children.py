@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Float, Integer, String, Table, Text
 
 from etl.db.schema import JSONDoc, UTCDateTime
-from etl.resources.convert import Spec, fields, numbered, snake
+from etl.resources.convert import Spec, fields, snake
 
 # table → (audit list key, what it holds, [(API field, column type)])
 SPEC: dict[str, tuple[str, str, list[tuple[str, Any]]]] = {
@@ -126,10 +126,7 @@ CHILDREN: dict[str, Table] = {
 def child_rows(uid: str, body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Every child table's rows for one audit document (absent lists give no rows)."""
     return {
-        name: [
-            {**owner, **SPECS[name].row(item)}
-            for item, owner in numbered(body.get(key), {"device_uid": uid})
-        ]
+        name: SPECS[name].numbered(body.get(key), {"device_uid": uid})
         for name, (key, _, _) in SPEC.items()
     }
 

@@ -16,7 +16,7 @@ still reports exactly what it left in the database.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, Table
 
 from etl.api.budget import Lane
 from etl.api.client import DattoClient
+from etl.api.platform import PlatformStatus
 from etl.config import Settings
 from etl.db.schema import utcnow
 from etl.errors import StopRequested
@@ -97,6 +98,7 @@ class Transaction:
 
     conn: Connection
     written: int = 0
+    history: int = 0  # history rows (etl.history), reported apart: details["history_rows"]
 
 
 @dataclass
@@ -110,7 +112,12 @@ class RunContext:
     stop: threading.Event = field(default_factory=threading.Event)
     progress: Progress = field(default_factory=NoProgress)
     started_at: datetime = field(default_factory=utcnow)
+    #: The wall clock (aware UTC) a run's ``started_at`` is read from: history versions and
+    #: daily snapshots are dated by it, so tests move it day by day with the simulator's.
+    clock: Callable[[], datetime] = utcnow
     result: ResourceResult = field(default_factory=ResourceResult)
+    #: The platform's status, shared by the runs of a sync or daemon (version in each run).
+    platform: PlatformStatus = field(default_factory=PlatformStatus)
 
     def checkpoint(self) -> None:
         """Raise :class:`StopRequested` if a signal asked us to stop (between pages)."""
@@ -129,6 +136,9 @@ class RunContext:
             tx = Transaction(conn)
             yield tx
         self.result.rows_written += tx.written
+        if tx.history:
+            details = self.result.details
+            details["history_rows"] = details.get("history_rows", 0) + tx.history
 
 
 class Resource:
@@ -149,10 +159,12 @@ class Resource:
         raise NotImplementedError
 
     def requests_needed(self, conn: Connection, account_uid: str) -> int | None:
-        """Requests a run would send now, from the stored state alone (``datto-etl plan``).
+        """Requests the next run will send, when the database alone tells (None: unknown).
 
-        None (the default): the planner estimates from the shape and the lists' first pages
-        (:mod:`etl.plan`). A resource that knows better (its cursor, its stored rows) answers.
+        For the cost planner (``datto-etl plan``, :mod:`etl.plan`) and progress; a resource
+        whose count depends on what the API answers (list lengths) returns None and the
+        planner estimates from its shape and the lists' first pages; one that fans out per
+        stored row counts them.
         """
         return None
 

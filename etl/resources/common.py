@@ -14,7 +14,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from etl.api.client import DattoClient
-from etl.errors import APIError, IncompleteRunError, MalformedResponseError
+from etl.errors import (
+    APIError,
+    IncompleteRunError,
+    MalformedResponseError,
+    ResponseTooLargeError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +54,7 @@ def fetch_lists(
             walk = walks[path]
             try:
                 page = walk.page(body)
-            except MalformedResponseError as exc:
+            except (MalformedResponseError, ResponseTooLargeError) as exc:  # this owner's page
                 del walks[path]
                 yield path, exc
                 continue

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Text
 
 from etl.resources.base import register
-from etl.resources.convert import Field, Spec, numbered
+from etl.resources.convert import Field, Spec, mapped
 from etl.resources.shapes import Rows, SnapshotResource
 
 SPEC = Spec(
@@ -48,14 +48,13 @@ class Components(SnapshotResource):
     cost = "one page or two; kept as a snapshot (deleted in Datto, deleted here)"
 
     def rows(self, body: list[dict[str, Any]], owner: None) -> Rows:
+        def one(item: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            row = SPEC.row(item)  # a component that cannot be stored takes its variables along
+            return row, VARIABLE.numbered(item.get("variables"), {"component_uid": row["uid"]})
+
         out: Rows = {components: [], component_variables: []}
-        for item in body:
-            if not item.get("uid"):
-                continue
-            row = SPEC.row(item)
+        listed = (i for i in body if isinstance(i, dict) and i.get("uid"))
+        for row, variables in mapped(listed, one):
             out[components].append(row)
-            owns = {"component_uid": row["uid"]}
-            out[component_variables] += [
-                {**key, **VARIABLE.row(var)} for var, key in numbered(item.get("variables"), owns)
-            ]
+            out[component_variables] += variables
         return out

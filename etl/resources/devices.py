@@ -10,6 +10,10 @@ Removal is never read from a sweep: a device that shows up ``deleted`` (moved to
 for by itself and gets ``removed_at`` only on a 404 (:mod:`etl.resources.removal`). A
 device seen alive again has ``removed_at`` cleared.
 
+Each page also records history in its transaction (:mod:`etl.history`): a ``device_history``
+version per change of the slowly-changing attributes, and the day's ``device_daily`` row of
+every live device.
+
 The devices whose audit moved are the owners of the per-device resources: :func:`due_devices`.
 """
 
@@ -32,6 +36,7 @@ from sqlalchemy import (
 
 from etl.db.load import chunks
 from etl.db.schema import JSONDoc, UTCDateTime
+from etl.history import daily, versions
 from etl.resources.base import RunContext, register
 from etl.resources.convert import Field, Spec, always_none, as_int
 from etl.resources.shapes import Due, ListResource, Rows, Sweep
@@ -179,3 +184,13 @@ class Devices(ListResource):
         for uid in short:
             self.read(ctx, sweep, f"/v2/site/{uid}/devices")
         ctx.result.details["sites_relisted"] = len(short)
+        with ctx.transaction() as tx:
+            tx.history += daily.prune(ctx, tx.conn)
+
+    def track(self, ctx: RunContext, conn: Connection, rows: Rows) -> int:
+        found = rows.get(devices, ())
+        tracked = versions.observe(ctx, conn, versions.DEVICES, found)
+        return tracked + daily.observe(ctx, conn, found)
+
+    def untrack(self, ctx: RunContext, conn: Connection, uids: list[str]) -> int:
+        return versions.close(ctx, conn, versions.DEVICES, uids)

@@ -33,4 +33,4 @@ class Filters(SnapshotResource):
     cost = "one page or two per list; kept as a snapshot (deleted in Datto, deleted here)"
 
     def rows(self, body: list[dict[str, Any]], owner: None) -> Rows:
-        return {filters: [row for row in map(SPEC.row, body) if row["id"] is not None]}
+        return {filters: [row for row in SPEC.rows(body) if row["id"] is not None]}

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Integer, String, Text
 
 from etl.resources.base import RunContext, register
-from etl.resources.convert import Field, Spec, numbered
+from etl.resources.convert import Field, Spec, mapped, table_row
 from etl.resources.shapes import PerSiteResource, Rows, Site
 from etl.resources.sites import live_sites
 
@@ -45,10 +45,10 @@ class NetworkInterfaces(PerSiteResource):
         return live_sites(conn, ctx.account_uid)
 
     def rows(self, body: Any, owner: Site) -> Rows:
-        out = []
-        for device in body:
-            if not isinstance(device, dict) or not device.get("uid"):
-                continue
-            owns = {"device_uid": str(device["uid"]), "site_uid": owner.uid}
-            out += [{**key, **SPEC.row(nic)} for nic, key in numbered(device.get("nics"), owns)]
-        return {device_network_interfaces: out}
+        def device_rows(device: dict[str, Any]) -> list[dict[str, Any]]:
+            key = {"device_uid": device["uid"], "site_uid": owner.uid}
+            owns = table_row(device_network_interfaces, key)  # the uid comes from the API
+            return SPEC.numbered(device.get("nics"), owns)
+
+        listed = [d for d in body if isinstance(d, dict) and d.get("uid")]
+        return {device_network_interfaces: [r for rs in mapped(listed, device_rows) for r in rs]}

@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Table, select, update
 
 from etl.db.load import chunks
 from etl.db.schema import utcnow
 from etl.errors import NotFoundError
-from etl.resources.base import RunContext
+from etl.resources.base import RunContext, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,14 @@ def confirm_removed(
     table: Table,
     seen: set[str],
     path: str,
-    save: Callable[[Connection, list[dict[str, Any]]], int],
+    save: Callable[[Transaction, list[dict[str, Any]]], None],
+    gone: Callable[[Transaction, list[str]], None] | None = None,
 ) -> dict[str, int]:
     """Ask for every live row of ``table`` the sweep missed; mark the confirmed ones removed.
 
-    ``path`` is a template with ``{uid}``; ``save`` maps and writes, in the connection it is
-    given, the answers of the rows still there (the resource's own ``rows`` and ``save``).
+    ``path`` is a template with ``{uid}``; ``save`` maps and writes, in the transaction it is
+    given, the answers of the rows still there (the resource's own ``rows`` and ``save``);
+    ``gone`` records, in the same transaction, what the removals imply (history closed).
     The questions go out first, the writes follow in one transaction. Returns counts for the
     run's details.
     """
@@ -83,13 +85,15 @@ def confirm_removed(
         missed = [uid for uid in live if uid not in seen]
     found = ask_each(ctx, path, missed, "uid", table.name)
     with ctx.transaction() as tx:
-        tx.written += save(tx.conn, found.items)  # the sweep skipped them: still there
+        save(tx, found.items)  # the sweep skipped them: still there
         for part in chunks(found.gone, 5000):
             tx.written += tx.conn.execute(
                 update(table)
                 .where(table.c.uid.in_(part), table.c.account_uid == ctx.account_uid)
                 .values(removed_at=ctx.started_at, synced_at=utcnow())
             ).rowcount
+        if gone is not None and found.gone:
+            gone(tx, found.gone)
     if found.gone:
         log.info("%s: %d confirmed removed", table.name, len(found.gone))
     return {

@@ -1,7 +1,8 @@
 """The shapes resources take, so that a resource module only says where, what and how to map.
 
-* :class:`ListResource`: one paged list into one table, all pages in one transaction, then
-  (optionally) more reading into it and removal confirmation (sites, devices).
+* :class:`ListResource`: one paged list into one table, each page in its own transaction
+  (with the history it implies: ``track``), then (optionally) more reading into it and
+  removal confirmation (sites, devices; ``untrack``).
 * :class:`SnapshotResource`: small account-wide lists kept as a snapshot of the account's
   configuration (users, variables, components, filters).
 * :class:`PerSiteResource`: one answer per live site, whose rows replace that site's rows
@@ -22,6 +23,8 @@ One hook vocabulary, the same name meaning the same thing in every shape:
 ``owners``        ``owners(ctx, conn)``: per-site/per-device, whom to ask; the concrete
                   module gives it (live sites, devices due), the shape knows no tables
 ``after_sweep``   list: more reading once the sweep is done (devices: sites that came short)
+``track``         ``track(ctx, conn, rows) -> int``: the history of rows just saved, in their
+                  transaction; list: ``untrack(ctx, conn, uids)``, that of confirmed removals
 ================  ==========================================================================
 """
 
@@ -40,9 +43,10 @@ from etl.api.paging import Page
 from etl.db.load import chunks, key_of, replace_sets, upsert
 from etl.db.state import iso, load_cursor, save_cursor
 from etl.errors import APIError, BadRequestError, NotFoundError
-from etl.resources.base import Resource, RunContext
+from etl.resources.base import Resource, RunContext, Transaction
 from etl.resources.common import BATCH, Misses, fetch_answers
-from etl.resources.convert import Spec, keyed
+from etl.resources.convert import BadItem, Spec, keyed
+from etl.resources.issues import current
 from etl.resources.removal import confirm_removed
 
 log = logging.getLogger(__name__)
@@ -74,6 +78,11 @@ class Shape(Resource):
                     conn, table, self.owner_key, owners, stamped, account_uid=ctx.account_uid
                 )
         return written
+
+    def track(self, ctx: RunContext, conn: Connection, rows: Rows) -> int:
+        """Record the history of ``rows`` just saved, in their transaction
+        (:mod:`etl.history`); return history rows written. Default: no history kept."""
+        return 0
 
 
 # -- list ----------------------------------------------------------------------------------
@@ -110,10 +119,20 @@ class ListResource(Shape):
         return None
 
     def rows(self, body: list[dict[str, Any]], owner: Any = None) -> Rows:
-        return {self.tables[0]: [self.spec.row(item) for item in body]}
+        return {self.tables[0]: self.spec.rows(body)}
 
     def after_sweep(self, ctx: RunContext, sweep: Sweep) -> None:
         """Called once the list is read (e.g. to :meth:`read` more)."""
+
+    def untrack(self, ctx: RunContext, conn: Connection, uids: list[str]) -> int:
+        """History of the rows just confirmed removed, in that transaction. Default: none."""
+        return 0
+
+    def write(self, ctx: RunContext, tx: Transaction, items: list[dict[str, Any]]) -> None:
+        """Map and save ``items``, and their history, in the transaction ``tx``."""
+        rows = self.rows(items)
+        tx.written += self.save(ctx, tx.conn, rows, None)
+        tx.history += self.track(ctx, tx.conn, rows)
 
     def read(
         self, ctx: RunContext, sweep: Sweep, path: str, params: dict[str, Any] | None = None
@@ -127,7 +146,7 @@ class ListResource(Shape):
                 if self.tally_by:
                     sweep.tally[str(item.get(self.tally_by))] += 1
             with ctx.transaction() as tx:
-                tx.written += self.save(ctx, tx.conn, self.rows(items), None)
+                self.write(ctx, tx, items)
             ctx.result.rows_seen += len(items)
             ctx.result.pages += 1
             ctx.progress.advance(self.name, 1, total=pages_of(page, ctx.client.page_size))
@@ -138,10 +157,13 @@ class ListResource(Shape):
         self.after_sweep(ctx, sweep)
         if self.one_path:
 
-            def save(conn: Connection, items: list[dict[str, Any]]) -> int:
-                return self.save(ctx, conn, self.rows(items), None)
+            def save(tx: Transaction, items: list[dict[str, Any]]) -> None:
+                self.write(ctx, tx, items)
 
-            found = confirm_removed(ctx, self.tables[0], sweep.seen, self.one_path, save)
+            def gone(tx: Transaction, uids: list[str]) -> None:
+                tx.history += self.untrack(ctx, tx.conn, uids)
+
+            found = confirm_removed(ctx, self.tables[0], sweep.seen, self.one_path, save, gone)
             ctx.result.details.update(found)
 
 
@@ -165,11 +187,15 @@ class SnapshotResource(Shape):
 
     paths: ClassVar[tuple[str, ...]]
     items_key: ClassVar[str]
+    #: The item field counted against ``totalCount`` when items and main-table rows are not
+    #: one to one (a site with several network ids, or none); None: the main table's key.
+    count_key: ClassVar[str | None] = None
 
     def read(self, ctx: RunContext, path: str, rows: Rows) -> bool:
         """Every page of one list into ``rows``; whether the read was provably complete."""
         main = self.tables[0]
-        keys: set[tuple[Any, ...]] = set()
+        skipped_before = current().skipped_items()
+        keys: set[Any] = set()
         expected: int | None = None
         filled = 0
         for page in ctx.client.paginate(path, self.items_key):
@@ -177,9 +203,13 @@ class SnapshotResource(Shape):
             found = self.rows(page.items, None)
             for table, new in found.items():
                 rows[table] += new
-            # rows are not stamped yet: their key within the account is the key less account_uid
-            key = [k for k in key_of(main) if k != "account_uid"]
-            keys |= {tuple(r[k] for k in key) for r in found.get(main, ())}
+            if self.count_key:
+                named = {i.get(self.count_key) for i in page.items if isinstance(i, dict)}
+                keys |= named - {None}
+            else:
+                # rows are not stamped yet: their key in the account is the key less account_uid
+                key = [k for k in key_of(main) if k != "account_uid"]
+                keys |= {tuple(r[k] for k in key) for r in found.get(main, ())}
             ctx.result.rows_seen += len(page.items)
             ctx.result.pages += 1
             filled += bool(page.items)
@@ -187,16 +217,23 @@ class SnapshotResource(Shape):
                 expected = page.total_count
             ctx.progress.advance(self.name, 1)
         # Without totalCount only a one-page list is surely complete (no page could shift).
-        return len(keys) >= expected if expected is not None else filled <= 1
+        # Skipped items were listed too: they count towards the total.
+        listed = len(keys) + current().skipped_items() - skipped_before
+        return listed >= expected if expected is not None else filled <= 1
 
     def run(self, ctx: RunContext) -> None:
         rows: Rows = {table: [] for table in self.tables}
         complete = all([self.read(ctx, path, rows) for path in self.paths])  # read every list
+        # A skipped item's stored row is its last good state: a snapshot with a hole in it
+        # deletes nothing (never delete what the API still lists).
+        skipped = current().skipped_items() > 0
         with ctx.transaction() as tx:
-            owners = [ctx.account_uid] if complete else None
+            owners = [ctx.account_uid] if complete and not skipped else None
             tx.written += self.save(ctx, tx.conn, rows, owners)
         if not complete:
             log.warning("%s: a list came back short; nothing deleted this time", self.name)
+        elif skipped:
+            log.info("%s: items were skipped; nothing deleted this time", self.name)
         ctx.result.details["complete"] = complete
 
 
@@ -318,11 +355,17 @@ class PerOwnerResource(Shape, Generic[OwnerT]):
                     misses.add(owner.uid, body)
                 else:
                     skips.clear(owner)
-                    for table, found in self.rows(body, owner).items():
+                    try:
+                        mapped = self.rows(body, owner)
+                    except BadItem as bad:  # its stored rows stay as they were; asked again
+                        current().skip(bad.table, bad.column, bad.why, bad.key)
+                        continue
+                    for table, found in mapped.items():
                         rows[table] += found
                     done.append(owner.uid)
             with ctx.transaction() as tx:
                 tx.written += self.save(ctx, tx.conn, rows, done)
+                tx.history += self.track(ctx, tx.conn, rows)
                 skips.save(ctx, tx.conn, self.name)
             ctx.result.rows_seen += sum(len(found) for found in rows.values())
             ctx.result.pages += len(done)

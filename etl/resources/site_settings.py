@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Column, Connection, Integer, String, Text
 
 from etl.resources.base import RunContext, register
-from etl.resources.convert import Field, Spec, numbered, pick
+from etl.resources.convert import Field, Spec, pick
 from etl.resources.shapes import PerSiteResource, Rows, Site
 from etl.resources.sites import live_sites
 
@@ -64,8 +64,7 @@ class SiteSettings(PerSiteResource):
 
     def rows(self, body: Any, owner: Site) -> Rows:
         owns = {"site_uid": owner.uid}
-        recipients = numbered(pick(body, "mailRecipients"), owns)
         return {
             site_settings: [{**owns, **SPEC.row(body if isinstance(body, dict) else {})}],
-            site_mail_recipients: [{**key, **RECIPIENT.row(item)} for item, key in recipients],
+            site_mail_recipients: RECIPIENT.numbered(pick(body, "mailRecipients"), owns),
         }

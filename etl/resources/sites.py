@@ -2,8 +2,10 @@
 
 The list includes Datto's system sites ("Deleted Devices", whose uid is not a GUID, and the
 default "Managed"/"OnDemand" sites); they are stored with ``system_site`` true so dashboards
-can leave them out of per-customer figures. A stored site the sweep did not show gets
-``removed_at`` only once ``GET /v2/site/{uid}`` answers 404 (see :mod:`etl.resources.removal`).
+can leave them out of per-customer figures. Each change of a site's name, on-demand flag or
+Autotask company starts a version in ``site_history`` (:mod:`etl.history`). A stored site
+the sweep did not show gets ``removed_at`` only once ``GET /v2/site/{uid}`` answers 404 (see
+:mod:`etl.resources.removal`).
 The proxy password is deliberately not stored: secrets stay out of the database.
 
 The live sites are the owners of the per-site resources: :func:`live_sites`.
@@ -17,9 +19,10 @@ from typing import Any
 from sqlalchemy import Boolean, Connection, Integer, String, Text, select
 
 from etl.db.schema import UTCDateTime
-from etl.resources.base import register
+from etl.history import versions
+from etl.resources.base import RunContext, register
 from etl.resources.convert import Field, Spec, always_none
-from etl.resources.shapes import ListResource, Site
+from etl.resources.shapes import ListResource, Rows, Site
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 DELETED_DEVICES = "Deleted Devices"
@@ -84,3 +87,9 @@ class Sites(ListResource):
     items_key = "sites"
     one_path = "/v2/site/{uid}"
     cost = "the list, plus one `GET` per stored site the sweep missed (404 confirms removal)"
+
+    def track(self, ctx: RunContext, conn: Connection, rows: Rows) -> int:
+        return versions.observe(ctx, conn, versions.SITES, rows.get(sites, ()))
+
+    def untrack(self, ctx: RunContext, conn: Connection, uids: list[str]) -> int:
+        return versions.close(ctx, conn, versions.SITES, uids)

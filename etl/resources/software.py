@@ -4,7 +4,8 @@ Fetched under the audits' rule: only devices (class ``device``) whose ``last_aud
 moved since their stored software list (``device_software_audits.audited_at``), once for a
 device never seen. Each device's list is replaced as one set: titles gone from the audit
 are deleted, unchanged ones are not rewritten (their ``synced_at`` tells when they first
-appeared or last changed).
+appeared or last changed). ``device_software_history`` keeps when each title and version
+came and went (:mod:`etl.history.software`), written in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from sqlalchemy import Column, Connection, Integer, String, Text, select
 from etl.api.budget import Lane
 from etl.db.load import replace_sets, upsert
 from etl.db.schema import UTCDateTime, account_table
+from etl.history import software as history
 from etl.resources.base import NIGHTLY, RunContext, register
-from etl.resources.convert import as_str
+from etl.resources.convert import mapped, table_row
 from etl.resources.devices import due_devices
 from etl.resources.shapes import Due, PerDeviceResource, Rows
 
@@ -45,12 +47,20 @@ device_software_audits = account_table(
 
 
 def software_rows(uid: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Software items → rows (a title without a name is no title; no version is ``''``)."""
-    return [
-        {"device_uid": uid, "name": str(item["name"]), "version": as_str(item.get("version")) or ""}
-        for item in items
-        if isinstance(item, dict) and item.get("name") not in (None, "")
-    ]
+    """Software items → rows (a title without a name is no title; no version is ``''``);
+    a title that cannot be stored is skipped and noted."""
+
+    def row(item: dict[str, Any]) -> dict[str, Any]:
+        version = item.get("version")
+        values = {
+            "device_uid": uid,
+            "name": item["name"],
+            "version": "" if version is None else version,
+        }
+        return table_row(device_software, values)
+
+    named = (i for i in items if isinstance(i, dict) and i.get("name") not in (None, ""))
+    return mapped(named, row)
 
 
 @register
@@ -95,3 +105,7 @@ class DeviceSoftware(PerDeviceResource):
         )
         upsert(conn, device_software_audits, ctx.stamp(rows[device_software_audits]))  # bookkeeping
         return written
+
+    def track(self, ctx: RunContext, conn: Connection, rows: Rows) -> int:
+        lists = rows[device_software_audits]  # one per device whose list was saved
+        return history.observe(ctx, conn, rows[device_software], lists)

@@ -36,4 +36,4 @@ class Users(SnapshotResource):
     cost = "one page or two; kept as a snapshot (deleted in Datto, deleted here)"
 
     def rows(self, body: list[dict[str, Any]], owner: None) -> Rows:
-        return {users: [SPEC.row(i) for i in body if i.get("username")]}
+        return {users: SPEC.rows(i for i in body if isinstance(i, dict) and i.get("username"))}

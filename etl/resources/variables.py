@@ -21,15 +21,16 @@ SPEC = Spec(
     Field("value", Text, doc="as the API shows it: masked values stay masked"),
     Field("masked", Boolean),
 )
+SITE_SPEC = Spec(*SPEC.fields)  # the same fields; its own table name in skip notes
 account_variables = SPEC.table("account_variables", "Account-level variables.")
-site_variables = SPEC.table(
+site_variables = SITE_SPEC.table(
     "site_variables", "Site-level variables.", Column("site_uid", String(64), primary_key=True)
 )
 
 
-def to_rows(items: Any) -> list[dict[str, Any]]:
+def to_rows(items: Any, spec: Spec = SPEC) -> list[dict[str, Any]]:
     """Variable items → rows (values as given, never unmasked; no id, no row)."""
-    rows = (SPEC.row(item) for item in items if isinstance(item, dict))
+    rows = spec.rows(item for item in items if isinstance(item, dict))
     return [row for row in rows if row["id"] is not None]
 
 
@@ -61,4 +62,6 @@ class SiteVariables(PerSiteResource):
         return live_sites(conn, ctx.account_uid)
 
     def rows(self, body: Any, owner: Site) -> Rows:
-        return {site_variables: [{"site_uid": owner.uid, **row} for row in to_rows(body)]}
+        return {
+            site_variables: [{"site_uid": owner.uid, **row} for row in to_rows(body, SITE_SPEC)]
+        }

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
 from datto_sim import Simulator
 from datto_sim.ratelimit import limiter
+from datto_sim.server import Response
 from etl.api.budget import Calibration, Lane, RateBudget
+from etl.api.client import DattoClient
 from etl.api.clock import SystemClock
+from etl.api.session import DattoSession
 from etl.errors import StopRequested
 from etl.progress import eta_seconds
 from tests.api.clock import StepClock
-from tests.conftest import client_for
+from tests.conftest import client_for, settings_for
 
 
 def test_never_more_than_the_limit_in_any_window() -> None:
@@ -162,3 +166,40 @@ def test_competitor_never_pushes_the_account_past_the_cutoff(after: float) -> No
         assert rl.peak <= 540 and rl.delayed == 0
         assert rl.max_in_window() <= 300
         assert sim.count("GET /v2/system/request_rate") >= 2  # calibrated again during the run
+
+
+def test_the_budget_follows_every_figure_request_rate_reports() -> None:
+    # an account with its own figures: 200 requests per 30 s, delays past half of them; on a
+    # clock 50 times fast the simulator reports a window of 0.6 real seconds
+    knobs: dict[str, Any] = {"rate_limit": 200, "rate_cutoff_ratio": 0.5, "rate_window": 30}
+    with Simulator(devices=150, sites=2, time_scale=50, **knobs) as sim:
+        settings = settings_for(sim)
+        assert settings.budget.window_seconds == 60.0  # the fallback; no test sets it
+        with DattoSession(settings.datto, settings.budget) as session:
+            client = DattoClient(session)
+            client.get("/v2/account")
+            look = session.budget.last_calibration
+            assert look is not None and session.budget.window == 0.6 == look.window
+            assert (look.account_limit, look.cutoff_ratio) == (200, 0.5)
+            assert session.budget.limit <= 100 - 4  # the line, less a safety margin
+            answers = [a for _, a in client.get_many(f"/v2/device/{u}" for u in sim.devices)]
+        assert all(isinstance(a, dict) for a in answers)
+        rl = limiter(sim)
+        assert sim.count(status=429) == 0 and rl.delayed == 0 and rl.peak <= 100
+
+
+def test_the_window_setting_is_the_fallback_when_the_api_does_not_say() -> None:
+    with Simulator(devices=10, sites=2, time_scale=50) as sim:
+        sim.middlewares.insert(
+            0,
+            lambda s, req: (
+                Response(200, {"accountCount": 1, "accountRateLimit": 600})
+                if req.endpoint == "GET /v2/system/request_rate"
+                else None
+            ),
+        )
+        settings = settings_for(sim, window_seconds=7.5)
+        with DattoSession(settings.datto, settings.budget) as session:
+            DattoClient(session).get("/v2/account")
+            assert session.budget.last_calibration is not None
+            assert session.budget.window == 7.5 and session.budget.reported_window is None

@@ -121,6 +121,14 @@ def test_next_page_with_other_scheme_or_port_is_refused(sim: Simulator) -> None:
         assert client.next_url(sim.url + "/api/v2/a?page=1", {"f": "1"}).params["f"] == "1"
 
 
+def test_a_next_page_on_another_port_names_both_ports(sim: Simulator) -> None:
+    with client_for(sim) as client, pytest.raises(UnsafeURLError) as exc:
+        client.next_url("http://127.0.0.1:1/api/v2/x", {})
+    port = sim.url.rsplit(":", 1)[1]
+    assert "http://127.0.0.1:1/api/v2/x" in str(exc.value)  # the port refused
+    assert f"configured origin http://127.0.0.1:{port}" in str(exc.value)
+
+
 def wrap_route(sim: Simulator, template: str, change: Callable[[Any], Any]) -> None:
     """Make the simulator's handler of ``template`` answer ``change(body)`` (a hostile API)."""
     for n, (method, pattern, tmpl, handler) in enumerate(sim.router.routes):

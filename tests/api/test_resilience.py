@@ -104,8 +104,11 @@ def test_a_403_without_a_429_is_a_permissions_error(sim: Simulator) -> None:
 
 
 def test_an_ip_block_stops_the_run_and_the_next_run_makes_no_call(db_url: str) -> None:
-    with Simulator(devices=40, sites=2, time_scale=60, force_block_at=4) as sim:
+    # a 30-minute block (30 real seconds): the second process must start within it, however
+    # slowly a busy machine starts Python
+    with Simulator(devices=40, sites=2, time_scale=60, force_block_at=4, block_seconds=1800) as sim:
         env = sim_env(sim, db_url)
+        env["DATTO_ETL_BUDGET_BLOCK_SECONDS"] = "1800"  # API seconds, like the simulator's
         cmd = [sys.executable, "-m", "etl", "sync", "sites", "devices"]
         first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
         assert first.returncode == 4, first.stderr

@@ -81,9 +81,15 @@ def test_calibration_is_the_sessions_hook_counted_for_the_view(sim: Simulator) -
     assert client.counter.count == 4  # token, request_rate, two documents
 
 
-def test_a_stop_ends_a_wait_for_the_budget(sim: Simulator) -> None:
-    # two requests an hour: the token and the first look fill the window
-    s = settings_for(sim, requests_per_minute=2, window_seconds=3600.0)
+def test_a_stop_ends_a_wait_for_the_budget() -> None:
+    # request_rate reports an hour's window: two requests an hour (the token and the first
+    # look) fill it
+    with Simulator(devices=10, sites=2, rate_window=3600) as sim:
+        stop_a_wait_for_the_budget(sim)
+
+
+def stop_a_wait_for_the_budget(sim: Simulator) -> None:
+    s = settings_for(sim, requests_per_minute=2)
     with DattoSession(s.datto, s.budget) as session:
         client = DattoClient(session)
         thread, raised = in_thread(lambda: client.get("/v2/account"))

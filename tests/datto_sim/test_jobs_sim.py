@@ -11,6 +11,7 @@ import pytest
 
 from datto_sim import Simulator
 from datto_sim import account as sim_account
+from datto_sim import activity as sim_activity
 from datto_sim import dnet as sim_dnet
 from datto_sim import jobs as sim_jobs
 from datto_sim.ratelimit import limiter
@@ -168,3 +169,18 @@ def test_system_status_and_a_new_release(sim: Simulator, http: httpx.Client) -> 
     assert second["version"] == "2.0.1-sim.2" and second["started"] > first["started"]
     sim.reconfigure(time_format="iso")
     assert http.get("/api/v2/system/status").json()["started"].endswith("Z")
+
+
+def test_activity_older_than_datto_s_retention_is_gone(sim: Simulator) -> None:
+    def answered() -> int:
+        with session(sim) as http:  # a new token: the old one expires as the days pass
+            body = http.get("/api/v2/activity-logs", params=EVER).json()
+        return int(body["pageDetails"]["totalCount"])
+
+    everything = len(sim_activity.activities(sim))
+    assert answered() == everything  # 120 days of history: all within 180 days
+    sim.clock.advance(90 * 86_400)
+    kept = answered()
+    assert 0 < kept < everything  # the oldest fell out of the 180-day window
+    sim.clock.advance(100 * 86_400)
+    assert answered() == 0

@@ -58,7 +58,8 @@ def _rows(table: Table, account: str, count: int) -> list[dict[str, Any]]:
 
 def test_every_row_survives_and_keys_lead_with_the_account(engine: Engine) -> None:
     upgrade(engine, "0013")
-    tables = [t for name, t in sorted(metadata.tables.items()) if name != "sync_runs"]
+    there = set(inspect(engine).get_table_names())  # tables of later revisions are not yet
+    tables = [t for name, t in sorted(metadata.tables.items()) if name in there - {"sync_runs"}]
     with engine.begin() as conn:
         for table in tables:
             conn.execute(table.insert(), _rows(table, "acc-1", 3))

@@ -1,9 +1,9 @@
-"""Stand-ins for the history and job tables that have not landed yet (DATA_CONTRACT.md columns).
+"""Rows for the two daily views, and a stand-in for the job table that has not landed yet.
 
-``device_daily`` and ``job_results`` come with other issues; until then the two views that
-read them (``v_patch_compliance_daily``, ``v_job_outcomes_daily``) are tested, benchmarked
-and shown in the report on these contract-shaped tables. Where the real tables exist they
-are used instead (``checkfirst``), so the same tests then run against them.
+``device_daily`` is the real table (etl/history); ``job_results`` comes with another issue,
+until then ``v_job_outcomes_daily`` is tested, benchmarked and shown in the report on this
+contract-shaped table. Where the real table exists it is used instead (``checkfirst``), so
+the same tests then run against it.
 """
 
 from __future__ import annotations
@@ -14,11 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     Column,
-    Date,
     Engine,
-    Integer,
     MetaData,
     String,
     Table,
@@ -26,6 +23,7 @@ from sqlalchemy import (
 )
 
 from etl.db.schema import UTCDateTime
+from etl.history import tables as history_tables
 from etl.report.views import create_statements, view
 
 PENDING = ("v_patch_compliance_daily", "v_job_outcomes_daily")
@@ -33,25 +31,8 @@ PATCH = ["FullyPatched", "ApprovedPending", "RebootRequired", "InstallError", "N
 JOB = ["Success", "success", "Warning", "Failure", "Expired", "Running"]
 
 standins = MetaData()
-device_daily = Table(
-    "device_daily",
-    standins,
-    Column("account_uid", String(64), primary_key=True),
-    Column("device_uid", String(64), primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("site_uid", String(64)),
-    Column("online", Boolean),
-    Column("last_seen", UTCDateTime()),
-    Column("patch_status", String(64)),
-    Column("patches_installed", Integer),
-    Column("patches_approved_pending", Integer),
-    Column("patches_not_approved", Integer),
-    Column("antivirus_status", String(64)),
-    Column("reboot_required", Boolean),
-    Column("last_audit_date", UTCDateTime()),
-    Column("observed_at", UTCDateTime()),
-    Column("synced_at", UTCDateTime(), nullable=False),
-)
+# device_daily has landed (etl/history): the real table serves; only job_results stands in.
+device_daily = history_tables.device_daily
 job_results = Table(
     "job_results",
     standins,

@@ -34,6 +34,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 def shots(tmp_path: Path) -> Path:
     """Where screenshots go: ``docs/`` when asked to refresh them, else the temporary folder."""
     return DOCS if os.environ.get("ETL_TEST_SCREENSHOTS") == "docs" else tmp_path
+
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
     "--headless",
@@ -158,7 +160,8 @@ def test_history_charts_draw(browser: Any, tmp_path: Path) -> None:
     engine = make_engine(synced.url)
     standins.ensure(engine)
     devices = [(uid, d["siteUid"]) for uid, d in synced.sim.devices.items()]
-    days = [datetime.now(UTC).date() - timedelta(days=n) for n in range(14)]
+    # the sync recorded today's device_daily rows: the 13 days before are filled in
+    days = [datetime.now(UTC).date() - timedelta(days=n) for n in range(1, 14)]
     with engine.begin() as conn:
         conn.execute(
             insert(standins.device_daily),

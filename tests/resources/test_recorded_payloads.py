@@ -15,10 +15,14 @@ from typing import Any
 
 import pytest
 
+from etl.api.platform import PlatformStatus
 from etl.resources import REGISTRY
 from etl.resources.activity_logs import SPEC as ACTIVITY
 from etl.resources.alerts import SPEC as ALERTS
 from etl.resources.devices import Due
+from etl.resources.job_log import uid_in
+from etl.resources.job_results import COMPONENT, RESULT, cut, is_final, with_output
+from etl.resources.jobs import JOB
 from etl.resources.sites import Site
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -222,3 +226,40 @@ def test_software_is_a_set_of_titles() -> None:
         (i["name"], i["version"]) for i in items
     }
     assert found["device_software_audits"][0]["software_count"] == len(items)
+
+
+def test_jobs_are_named_by_job_entries_of_the_activity_log() -> None:
+    entries = payload("activity-logs.json")["activities"]
+    named = [
+        (uid_in(d, "job"), uid_in(d, "device"))
+        for d in (json.loads(e["details"]) for e in entries if e["category"] == "job")
+    ]
+    job = payload("job.json")
+    assert named and all(j == job["uid"] and d for j, d in named)
+    row = JOB.row(job)
+    assert (row["job_uid"], row["id"], row["name"]) == (job["uid"], job["id"], job["name"])
+    assert row["status"] == "completed" and row["created_at"] == ms(job["dateCreated"])
+
+
+def test_job_results_with_their_output_cut_and_marked() -> None:
+    body = payload("job-results-device.json")
+    assert is_final(body["jobDeploymentStatus"])  # "success": the case varies
+    row = RESULT.row(body)
+    assert row == {"ran_on": ms(body["ranOn"]), "job_deployment_status": "success"}
+    (part,) = [COMPONENT.row(c) for c in body["componentResults"]]
+    stdout = payload("job-results-device-stdout.json")
+    with_output([part], {"stdout": stdout, "stderr": []}, 20)
+    text = stdout[0]["stdData"]
+    assert part["has_std_out"] is True and part["std_err"] is None  # not flagged: NULL
+    assert part["std_out"].startswith(text[:20]) and part["std_out"].endswith(
+        f"cut at 20 of {len(text)} characters]"
+    )
+    assert cut(text, len(text)) == text  # short enough: stored as sent
+
+
+def test_platform_status_gives_the_version() -> None:
+    body = payload("system-status.json")
+    assert PlatformStatus(body=body).details() == {
+        "platform_version": body["version"],
+        "platform_started": ms(body["started"]).isoformat(),
+    }
