@@ -220,7 +220,7 @@ def sync(
         chosen = select_accounts(settings, account)
         engine = make_engine(settings.database.url)
         if len(chosen) > 1:
-            raise typer.Exit(sync_many(settings, chosen, resources or None, engine))
+            raise typer.Exit(sync_many(settings, chosen, resources or None, engine, refresh))
         if progress is None and State.level == "WARNING":
             progress = False  # -q: no display either
         report = sync_with_progress(

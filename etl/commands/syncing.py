@@ -28,7 +28,11 @@ def report_json(report: SyncReport) -> dict[str, object]:
 
 
 def sync_many(
-    settings: Settings, chosen: list[Account], names: list[str] | None, engine: Engine
+    settings: Settings,
+    chosen: list[Account],
+    names: list[str] | None,
+    engine: Engine,
+    full_refresh: list[str] | None = None,
 ) -> int:
     """Sync several accounts at once (no progress bars); a report or an error line each.
 
@@ -44,7 +48,13 @@ def sync_many(
         own = make_engine(settings.database.url)
         try:
             return sync_with_progress(
-                account.settings, names, own, False, stop=stop, account_name=account.name
+                account.settings,
+                names,
+                own,
+                False,
+                stop=stop,
+                account_name=account.name,
+                full_refresh=full_refresh,
             )
         finally:
             own.dispose()
