@@ -11,6 +11,9 @@ two per new job, one per active job and one per result the new log entries name,
 flagged output of those now final. The first sync's time is set against the rate-limit floor:
 its requests at the configured budget (``budget.requests_per_minute``, default 300).
 Times are simulated seconds (the simulator's clock runs ``SCALE`` times faster).
+
+Before each sync, ``datto-etl plan``'s estimate (:func:`etl.plan.make_plan`) is printed next
+to the requests the sync then made.
 """
 
 from __future__ import annotations
@@ -21,13 +24,18 @@ import tempfile
 import time
 from typing import Any
 
+from sqlalchemy import Engine
+
 from datto_sim import Simulator
 from datto_sim import activity as sim_activity
 from datto_sim import audits as sim_audits
 from datto_sim import jobs as sim_jobs
+from etl.api.session import DattoSession
+from etl.config import Settings
 from etl.db.engine import make_engine
 from etl.demo import demo_settings
-from etl.sync import run_sync
+from etl.plan import make_plan
+from etl.sync import SyncReport, run_sync
 
 DEVICES, SITES, REAUDITED, PAGE, NEW_JOBS = 2_000, 50, 20, 250, 5
 SCALE = 10.0  # 60 simulated seconds pass in 6 real ones: local work weighs little
@@ -42,6 +50,17 @@ def least(sim: Simulator, uids: list[str]) -> int:
     """One audit per device, one software request per started page of 250 titles."""
     agents = [u for u in uids if sim.devices[u]["deviceClass"] == "device"]
     return len(uids) + sum(math.ceil(len(sim_audits.software(sim, u)) / PAGE) for u in agents)
+
+
+def planned(settings: Settings, engine: Engine | None) -> int:
+    """The plan's estimate of the next sync's requests (``engine`` None: nothing stored)."""
+    with DattoSession(settings.datto, settings.budget) as session:
+        return make_plan(settings, engine, session, None).total_now
+
+
+def versus(estimate: int, report: SyncReport) -> str:
+    """``plan 612 / real 598 = 1.023``."""
+    return f"  plan {estimate} / real {report.requests} = {estimate / report.requests:.3f}"
 
 
 def job_requests(sim: Simulator) -> int:
@@ -85,11 +104,13 @@ def main() -> None:
             for u, d in sim.devices.items()
             if d["deviceClass"] in sim_audits.AUDITS and not d["deleted"]
         ]
+        estimate = planned(settings, None)
         started = time.monotonic()
         first = run_sync(settings, engine=engine)
         seconds = (time.monotonic() - started) * SCALE
         floor = first.requests / settings.budget.requests_per_minute * 60
         print(f"first sync: ok={first.ok} requests={first.requests}")
+        print(versus(estimate, first))
         made, minimum = per_device(sim), least(sim, audited)
         print(f"  per-device requests {made} / least {minimum} = {made / minimum:.3f}")
         print(f"  time {seconds:.0f} s / rate-limit floor {floor:.0f} s = {seconds / floor:.2f}")
@@ -99,17 +120,21 @@ def main() -> None:
         chosen = audited[:REAUDITED]
         for uid in chosen:
             sim_audits.reaudit(sim, uid)
+        estimate = planned(settings, engine)
         sim.reset_records()
         second = run_sync(settings, engine=engine)
         made, minimum = per_device(sim), least(sim, chosen)
         print(f"after {REAUDITED} re-audits: ok={second.ok} requests={second.requests}")
+        print(versus(estimate, second))
         print(f"  per-device requests {made} / least {minimum} = {made / minimum:.3f}")
         print(f"  job requests {job_requests(sim)} (no job ran: least 0)")
 
+        estimate = planned(settings, engine)
         sim.reset_records()
         third = run_sync(settings, engine=engine)
         rows = sum(r.rows_written for r in third.resources)
         print(f"no change: ok={third.ok} requests={third.requests} per-device={per_device(sim)}")
+        print(versus(estimate, third))
         print(f"  rows written {rows}; activity-log requests {sim.count('GET /v2/activity-logs')}")
         print(f"  job requests {job_requests(sim)} (no job ran: least 0)")
 

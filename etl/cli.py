@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -25,21 +24,25 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 
 from etl import __version__
+from etl.commands.args import flag_values
 from etl.config import Settings, load_settings
 from etl.errors import ConfigError, DattoETLError, StopRequested
 from etl.log import redact, setup_logging
 
 if TYPE_CHECKING:  # imported lazily at run time: --help and --version stay fast
-    from etl.accounts import Account
     from etl.sync import SyncReport
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings=HELP_OPTIONS,
     help="Keep a copy of a Datto RMM account in SQL tables (SQLite or PostgreSQL).",
 )
-db_app = typer.Typer(no_args_is_help=True, help="Database schema commands.")
+db_app = typer.Typer(
+    no_args_is_help=True, context_settings=HELP_OPTIONS, help="Database schema commands."
+)
 app.add_typer(db_app, name="db")
 out = Console()
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -49,6 +52,7 @@ log = logging.getLogger("etl")
 class State:
     config: Path | None = None
     debug: bool = False
+    level: str | None = None  # -v: DEBUG, -q: WARNING; None: log.level of the settings
 
 
 def _version(value: bool) -> None:
@@ -68,7 +72,15 @@ def main_options(
             envvar="DATTO_ETL_CONFIG",
         ),
     ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks and DEBUG logs (HTTP requests).")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="DEBUG logs: every HTTP request, timed.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Warnings and errors only, no progress.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
@@ -76,6 +88,7 @@ def main_options(
     """Keep a copy of a Datto RMM account in SQL tables."""
     State.config = config
     State.debug = debug
+    State.level = "DEBUG" if debug or verbose else "WARNING" if quiet else None
 
 
 @contextlib.contextmanager
@@ -126,7 +139,7 @@ def environment_line(exc: OSError | OperationalError) -> str:
 def settings_for_command() -> Settings:
     """Load the settings and set up logging from them."""
     settings = load_settings(State.config)
-    setup_logging(settings.log.level, settings.log.json_lines)
+    setup_logging(State.level or settings.log.level, settings.log.json_lines)
     return settings
 
 
@@ -178,109 +191,55 @@ def sync(
     ] = None,
     progress: Annotated[
         bool | None,
-        typer.Option("--progress/--no-progress", help="Progress bars (default: on a TTY)."),
+        typer.Option("--progress/--no-progress", help="Live display (default: on a TTY)."),
     ] = None,
+    full_refresh: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--full-refresh",
+            metavar="RESOURCE",
+            help="Forget RESOURCE's cursor first and read it all again (rows and history kept).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The report as one JSON document.")
+    ] = False,
     account: AccountOption = None,
 ) -> None:
     """Sync the account(s) (or the named resources) into the database once."""
     from etl.accounts import select_accounts
+    from etl.commands.syncing import report_json, sync_many, sync_with_progress
     from etl.db.engine import make_engine
+    from etl.sync import resolve_order
 
     with failures():
         settings = settings_for_command()
+        refresh = resolve_order(full_refresh) if full_refresh else []
+        if resources:  # a resource to refresh is synced too
+            resources = resources + [r for r in refresh if r not in resources]
         chosen = select_accounts(settings, account)
         engine = make_engine(settings.database.url)
         if len(chosen) > 1:
-            raise typer.Exit(sync_many(settings, chosen, resources or None, engine))
+            raise typer.Exit(sync_many(settings, chosen, resources or None, engine, refresh))
+        if progress is None and State.level == "WARNING":
+            progress = False  # -q: no display either
         report = sync_with_progress(
-            chosen[0].settings, resources or None, engine, progress, account_name=chosen[0].name
+            chosen[0].settings,
+            resources or None,
+            engine,
+            progress,
+            account_name=chosen[0].name,
+            full_refresh=refresh,
         )
-        print_report(report, engine)
+        if as_json:
+            sys.stdout.write(json.dumps(report_json(report), indent=2, default=str) + "\n")
+        else:
+            print_report(report, engine)
+        if report.stopped:  # Ctrl-C or SIGTERM: the run is recorded `stopped`
+            err.print("interrupted: the run is recorded as stopped", markup=False)
+            raise typer.Exit(130)
         if not report.ok:
             raise typer.Exit(1)
-
-
-def sync_many(
-    settings: Settings, chosen: list[Account], names: list[str] | None, engine: Engine
-) -> int:
-    """Sync several accounts at once (no progress bars); a report or an error line each.
-
-    Returns the exit code covering them all (:func:`etl.accounts.combined_exit_code`).
-    """
-    from etl.accounts import combined_exit_code, describe_error, sync_accounts
-    from etl.db.engine import make_engine
-    from etl.stop import stop_on_signals
-
-    def sync_one(account: Account) -> SyncReport:
-        # an engine per account: on PostgreSQL its commits answer to that account's lock
-        own = make_engine(settings.database.url)
-        try:
-            return sync_with_progress(
-                account.settings, names, own, False, stop=stop, account_name=account.name
-            )
-        finally:
-            own.dispose()
-
-    stop = threading.Event()
-    with stop_on_signals(stop):
-        outcomes = sync_accounts(
-            chosen, sync_one, parallel=settings.schedule.parallel_accounts, stop=stop
-        )
-    for outcome in outcomes:
-        if outcome.report is not None:
-            print_report(outcome.report, title=f"sync of {outcome.account}")
-    for account, outcome in zip(chosen, outcomes, strict=True):
-        problem = describe_error(account, outcome.error) if outcome.error else None
-        if outcome.report is None and problem is None:
-            problem = "not started: stopped by signal"
-        if problem:
-            err.print(f"account {outcome.account}: error: {problem}", markup=False)
-        elif outcome.exit_code:
-            err.print(f"account {outcome.account}: a resource failed", markup=False)
-    out.print("rows per table: " + ", ".join(f"{k}={v}" for k, v in table_counts(engine).items()))
-    return combined_exit_code(outcomes)
-
-
-def sync_with_progress(
-    settings: Settings,
-    names: list[str] | None,
-    engine: Engine,
-    show: bool | None,
-    *,
-    stop: threading.Event | None = None,
-    account_name: str = "default",
-) -> SyncReport:
-    """``run_sync`` with progress shown against the session's budget; SIGINT/SIGTERM stop it.
-
-    The first signal sets the session's stop event (budget waits and backoff end at once, the
-    run in hand is recorded ``stopped``); a second one interrupts.
-    """
-    from etl.api.session import DattoSession
-    from etl.lock import account_lock
-    from etl.progress import make_progress
-    from etl.stop import stop_on_signals
-    from etl.sync import run_sync
-
-    settings.require_credentials()  # before any waiting for the lock
-    stop = stop or threading.Event()
-    # The lock before the session (run_sync passes through it): the budget then starts from
-    # the window, and any IP block, that the previous run left behind.
-    with (
-        account_lock(settings, engine=engine),
-        DattoSession(settings.datto, settings.budget, stop=stop) as session,
-        stop_on_signals(stop),
-    ):
-        collector = make_progress(show, budget=session.budget)
-        shown = collector if isinstance(collector, contextlib.AbstractContextManager) else None
-        with shown or contextlib.nullcontext():
-            return run_sync(
-                settings,
-                names,
-                engine=engine,
-                session=session,
-                progress=collector,
-                account_name=account_name,
-            )
 
 
 @app.command()
@@ -410,6 +369,15 @@ def db_docs(
         sys.stdout.write(text)
 
 
+def _register_commands() -> None:
+    from etl.commands import register
+
+    register(app)
+
+
+_register_commands()
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    app(args=flag_values(sys.argv[1:]), prog_name="datto-etl")

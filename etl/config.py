@@ -15,6 +15,7 @@ named ``default`` (:mod:`etl.accounts`).
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -25,6 +26,12 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from etl.errors import ConfigError
+
+
+def _lower(value: Any) -> Any:
+    """Names are accepted in any case (``Merlot``, ``debug``)."""
+    return value.strip().lower() if isinstance(value, str) else value
+
 
 PLATFORMS = ("pinotage", "merlot", "concord", "vidal", "zinfandel", "syrah")
 DEFAULT_CONFIG_FILE = "datto-etl.toml"
@@ -75,6 +82,11 @@ class DattoSettings(_Section):
     max_response_mb: float = Field(64.0, gt=0, allow_inf_nan=False)  # a bigger body: refused
     breaker_failures: int = Field(5, ge=1)  # failed requests in a row that stop a resource
     max_retries: int = Field(5, ge=0, le=20)
+
+    @field_validator("platform", mode="before")
+    @classmethod
+    def _platform_case(cls, value: Any) -> Any:
+        return _lower(value)
 
     @field_validator("api_url")
     @classmethod
@@ -145,6 +157,11 @@ class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_lines: bool = False
 
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level_case(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
 
 class ScheduleSettings(_Section):
     """Cadences per resource: ``name = "every 5m"`` or a cron line ``"0 2 * * *"``."""
@@ -214,6 +231,34 @@ class Settings(_Section):
             raise ConfigError(problems)
 
 
+def valid_keys(section: str) -> list[str]:
+    """The keys ``[section]`` takes (schedule also takes resource names)."""
+    if section == "accounts":  # a list of tables, checked entry by entry
+        return []
+    model = Settings.model_fields[section].annotation
+    keys = list(model.model_fields) if isinstance(model, type) else []
+    if section == "schedule":
+        from etl.resources import REGISTRY  # the resource names are keys there too
+
+        keys += sorted(REGISTRY)
+    return keys
+
+
+def closest(word: str, choices: list[str]) -> str:
+    """``; did you mean X?`` for the closest of ``choices``, or ``""``."""
+    found = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.6)
+    return f"; did you mean {found[0]}?" if found else ""
+
+
+def env_names() -> list[str]:
+    """Every ``DATTO_ETL_SECTION_KEY`` name there is (for suggestions)."""
+    return [
+        f"DATTO_ETL_{section}_{key}".upper()
+        for section in Settings.model_fields
+        for key in valid_keys(section)
+    ]
+
+
 def _env_overrides(env: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Map environment variables onto ``{section: {key: value}}``."""
     out: dict[str, dict[str, Any]] = {}
@@ -225,8 +270,12 @@ def _env_overrides(env: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], l
         elif name.startswith("DATTO_ETL_") and name != "DATTO_ETL_CONFIG":
             rest = name[len("DATTO_ETL_") :].lower()
             section = next((s for s in sections if rest.startswith(s + "_")), "")
-            if not section:
-                problems.append(f"{name}: no such setting (sections: {', '.join(sections)})")
+            if not section or (
+                section != "schedule" and rest[len(section) + 1 :] not in valid_keys(section)
+            ):
+                near = difflib.get_close_matches(name, env_names(), n=1, cutoff=0.6)
+                hint = f"did you mean {near[0]}?" if near else f"sections: {', '.join(sections)}"
+                problems.append(f"environment variable {name}: no such setting; {hint}")
                 continue
             key = rest[len(section) + 1 :]
         else:
@@ -326,8 +375,20 @@ def _describe(
     data: Mapping[str, Any],
     source: str | None,
     from_env: set[tuple[str, str]],
+    kind: str = "",
 ) -> str:
-    """One line: the key, what is wrong, the value (never a secret's), and where it was set."""
+    """One line: the key, what is wrong, the value (never a secret's), and where it was set.
+
+    An unknown key (only a file can hold one: the environment's are refused before) names
+    the file and the closest valid key.
+    """
+    if kind == "extra_forbidden" and loc and loc[0] != "accounts":
+        keys = tuple(str(p) for p in loc)
+        if len(keys) == 1:
+            hint = closest(keys[0], [k for k in Settings.model_fields if k != "accounts"])
+            return f"config file {source}: [{keys[0]}] is not a section{hint}"
+        hint = closest(keys[-1], valid_keys(keys[0]))
+        return f"config file {source}: [{keys[0]}] {keys[-1]}: no such key{hint}"
     if loc and loc[0] == "accounts" and len(loc) > 1 and isinstance(loc[1], int):
         entries = data.get("accounts") or []
         entry = entries[loc[1]] if loc[1] < len(entries) else None
@@ -389,7 +450,9 @@ def load_settings(
         for err in exc.errors():
             from_env = {(s, k) for s, values in overrides.items() for k in values}
             problems.append(
-                _describe(err["loc"], err["msg"], err.get("input"), data, source, from_env)
+                _describe(
+                    err["loc"], err["msg"], err.get("input"), data, source, from_env, err["type"]
+                )
             )
         raise ConfigError(problems) from None
     problems += _check_accounts(settings, source)

@@ -7,12 +7,17 @@ can leak one into a log line or a logged traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _secrets: set[str] = set()
 _lock = threading.Lock()
@@ -93,3 +98,38 @@ def setup_logging(level: str = "INFO", json_lines: bool = False) -> None:
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@contextlib.contextmanager
+def log_through(console: Console) -> Iterator[None]:
+    """While a live display runs on ``console``, log through it: lines print above the
+    display instead of through it (a RichHandler on the same console), redacted as ever.
+
+    Does nothing when :func:`setup_logging` did not run (a library caller's own logging).
+    """
+    from rich.logging import RichHandler
+
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if getattr(h, "_datto_etl", False)]
+    if not ours:
+        yield
+        return
+    handler = RichHandler(
+        console=console,
+        show_path=False,
+        markup=False,
+        rich_tracebacks=False,
+        log_time_format="%H:%M:%S",
+    )
+    handler._datto_etl = True  # type: ignore[attr-defined]
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(PlainFormatter("%(name)s: %(message)s"))
+    for old in ours:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        for old in ours:
+            root.addHandler(old)

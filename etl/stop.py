@@ -9,6 +9,7 @@ whole and the run is recorded ``stopped``. ``datto-etl sync`` and ``datto-etl ru
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import logging
 import signal
@@ -19,11 +20,15 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: threading.Event, hurry: threading.Event | None = None) -> Iterator[None]:
+def stop_on_signals(
+    stop: threading.Event, hurry: threading.Event | None = None, grace: float | None = None
+) -> Iterator[None]:
     """SIGTERM/SIGINT set ``stop``; a second one sets ``hurry`` (give up waiting).
 
     Without ``hurry``, a second signal interrupts at once (KeyboardInterrupt), as a plain
-    Ctrl-C did before: the way out of a request stuck in the network.
+    Ctrl-C did before. With ``grace``, the block gets that many seconds after the first
+    signal to end by itself (budget waits, backoff and requests out end at once); then it is
+    interrupted as by a second signal: a migration or a long write never holds Ctrl-C up.
     """
     if threading.current_thread() is not threading.main_thread():
         yield  # signals can only be caught in the main thread (in-process tests)
@@ -39,11 +44,17 @@ def stop_on_signals(stop: threading.Event, hurry: threading.Event | None = None)
             return
         log.info("%s received: finishing the page in hand, then stopping", name)
         stop.set()
+        if grace is not None:
+            watchdog.start()
 
+    # interrupt_main() raises SIGINT's handler in the main thread: the second-signal path
+    watchdog = threading.Timer(grace or 0.0, _thread.interrupt_main)
+    watchdog.daemon = True
     previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
+        watchdog.cancel()
         for sig, old in previous.items():
             signal.signal(sig, old)
 

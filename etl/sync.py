@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from graphlib import TopologicalSorter
@@ -30,6 +30,7 @@ from etl.db.state import (
     RunStatus,
     close_running,
     finish_run,
+    forget_cursor,
     remember_account_name,
     start_run,
 )
@@ -121,7 +122,7 @@ def _run(
     """Run ``resource``: (status, one-line error, the exception that ended it)."""
     try:
         resource.run(ctx)
-    except StopRequested as exc:
+    except (StopRequested, KeyboardInterrupt) as exc:  # interrupted: recorded, then raised
         return RunStatus.STOPPED, "stopped by signal", exc
     except DattoETLError as exc:
         return RunStatus.FAILED, str(exc).splitlines()[0], exc
@@ -144,18 +145,22 @@ def run_resource(
     """
     resource = REGISTRY[name]
     client = DattoClient(session, lane)
+    client.counter.name = name  # budget waits and retries are told to progress by name
     result = ResourceResult()
     # this run's own clock, request counter and result
     rctx = replace(ctx, client=client, started_at=ctx.clock(), result=result)
     run_id = start_run(ctx.engine, ctx.account_uid, name)
     started = time.monotonic()
     ctx.progress.start(name)
+    ctx.progress.track(name, result)
     # items skipped and times unreadable in this run: counted into details, warned once
     with collecting() as issues:
         try:
             status, error, failure = _run(resource, rctx, name)
         finally:
             ctx.progress.finish(name)
+            for line in session.faults.drain():  # one line per endpoint family, with its count
+                log.warning("%s: %s", name, line)
     result.details.update(issues.details())
     issues.warn(name)
     if status == RunStatus.OK:
@@ -186,6 +191,8 @@ def run_resource(
         error=error,
         details=result.details or None,
     )
+    if isinstance(failure, KeyboardInterrupt):
+        raise failure
     log.info(
         "%s %s",
         name,
@@ -216,11 +223,14 @@ def run_sync(
     stop: threading.Event | None = None,
     clock: Callable[[], datetime] = utcnow,
     account_name: str = "default",
+    full_refresh: Sequence[str] = (),
 ) -> SyncReport:
     """Sync ``names`` (all resources when empty) and return the report.
 
     ``account_name`` is the account's name in the config (``[[accounts]]``), recorded with
-    the account uid Datto answers so that ``status`` can show it.
+    the account uid Datto answers so that ``status`` can show it. ``full_refresh`` names
+    resources whose cursor is forgotten first (their rows stay): they read everything
+    again, as on a first run.
 
     ``session`` is the API session to use (one is opened, with ``stop``, when None); its
     stop event stops the run. ``clock`` is the wall clock each resource run is dated by
@@ -244,6 +254,10 @@ def run_sync(
         account_uid = str(account["uid"])
         # We hold the account's run lock: a row still 'running' belongs to a dead process.
         close_running(engine, account_uid, RunStatus.FAILED, ABANDONED)
+        with engine.begin() as conn:
+            for name in resolve_order(list(full_refresh)) if full_refresh else ():
+                if forget_cursor(conn, account_uid, name):
+                    log.info("%s: cursor forgotten; reading everything again", name)
         remember_account_name(engine, account_uid, account_name, session.settings.origin)
         report = SyncReport(
             account_uid=account_uid, requests=first.counter.count, account=account_name

@@ -156,6 +156,37 @@ def test_a_signal_ends_a_sync_waiting_for_the_budget(tmp_path: Path) -> None:
     assert "stopped by signal" in out
 
 
+def test_dash_h_and_debug_with_a_value_are_accepted(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin"}
+    for args in (["-h"], ["sync", "-h"], ["--debug", "true", "--version"], ["--debug=False", "-h"]):
+        result = run(args, env, tmp_path)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "Usage" in result.stdout or __version__ in result.stdout
+
+
+def test_debug_logs_each_request_without_the_token(tmp_path: Path) -> None:
+    with Simulator(devices=10, sites=2) as sim:
+        env = sim_env(sim, f"sqlite:///{tmp_path / 'etl.db'}")
+        result = run(["--debug", "true", "sync", "sites"], env, tmp_path)
+        tokens = list(sim.tokens)
+    assert result.returncode == 0, result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if "etl.api.http:" in ln]
+    assert any(" POST /auth/oauth/token 200 " in ln and ln.endswith(" ms") for ln in lines)
+    assert any(" GET /api/v2/account/sites 200 " in ln for ln in lines), lines
+    for secret in [sim.settings.api_secret, *tokens]:
+        assert secret not in result.stderr + result.stdout
+
+
+def test_quiet_and_verbose(tmp_path: Path) -> None:
+    with Simulator(devices=10, sites=2) as sim:
+        env = sim_env(sim, f"sqlite:///{tmp_path / 'etl.db'}")
+        quiet = run(["-q", "sync", "sites"], env, tmp_path)
+        verbose = run(["-v", "sync", "sites"], env, tmp_path)
+    assert quiet.returncode == 0 and verbose.returncode == 0, quiet.stderr + verbose.stderr
+    assert " INFO " not in quiet.stderr and " DEBUG " not in quiet.stderr
+    assert "etl.api.http: GET /api/v2/account/sites 200 " in verbose.stderr
+
+
 def test_an_infinite_window_is_a_config_error_for_status_too(tmp_path: Path) -> None:
     """It used to be accepted, and `status` crashed on it."""
     env = {"PATH": "/usr/bin:/bin", "DATTO_ETL_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}

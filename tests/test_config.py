@@ -70,6 +70,40 @@ def test_example_config_is_valid() -> None:
     load_settings(example, env={})
 
 
+def test_a_file_mistake_names_the_file_the_key_and_the_closest_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "datto-etl.toml"
+    cfg.write_text(
+        "[bugdet]\nrequests_per_minute = 100\n"
+        '[budget]\nrequest_per_minute = 100\nconcurrency = "many"\n'
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_settings(cfg, env={"DATTO_ETL_BUDGET_CONCURENCY": "2"})
+    problems = exc.value.problems
+    assert f"config file {cfg}: [bugdet] is not a section; did you mean budget?" in problems
+    assert (
+        f"config file {cfg}: [budget] request_per_minute: no such key; "
+        "did you mean requests_per_minute?"
+    ) in problems
+    assert any(p.endswith(f"got 'many' (config file {cfg})") for p in problems)
+    assert (
+        "environment variable DATTO_ETL_BUDGET_CONCURENCY: no such setting; "
+        "did you mean DATTO_ETL_BUDGET_CONCURRENCY?"
+    ) in problems
+    assert not any("DATTO_ETL_BUGDET" in p for p in problems)  # the file's key, not the env's
+
+
+def test_names_and_booleans_in_any_case() -> None:
+    s = load_settings(
+        env={
+            "DATTO_PLATFORM": "Merlot",
+            "DATTO_ETL_LOG_LEVEL": "debug",
+            "DATTO_ETL_LOG_JSON_LINES": "TRUE",
+        }
+    )
+    assert s.datto.platform == "merlot" and s.datto.origin == "https://merlot-api.centrastage.net"
+    assert s.log.level == "DEBUG" and s.log.json_lines is True
+
+
 @pytest.mark.parametrize(
     ("section", "key", "literal"),
     [

@@ -67,6 +67,10 @@ class Calibration:
     window: float = API_WINDOW
 
 
+WaitHook = Callable[[float], None]
+"""Told how long a request will likely wait for a slot (budget seconds; 0: the wait is over)."""
+WAIT_WORTH_TELLING = 1.0  # budget seconds: shorter waits are the ordinary pace, not news
+
 Reader = Callable[[str], Any]
 """One GET of an API path in the calibration lane, no retries (the session provides it)."""
 
@@ -144,10 +148,14 @@ class RateBudget:
 
     @contextlib.contextmanager
     def slot(
-        self, lane: Lane = Lane.NORMAL, *, stop: threading.Event | None = None
+        self,
+        lane: Lane = Lane.NORMAL,
+        *,
+        stop: threading.Event | None = None,
+        on_wait: WaitHook | None = None,
     ) -> Iterator[float]:
         """Hold a slot while one request is out; it leaves the window a window after."""
-        waited = self.acquire(lane, hold=True, stop=stop)
+        waited = self.acquire(lane, hold=True, stop=stop, on_wait=on_wait)
         try:
             yield waited
         finally:
@@ -161,6 +169,7 @@ class RateBudget:
         *,
         hold: bool = False,
         stop: threading.Event | None = None,
+        on_wait: WaitHook | None = None,
     ) -> float:
         """Block until one more request fits; return the seconds waited.
 
@@ -169,11 +178,14 @@ class RateBudget:
         released (see :meth:`slot`); otherwise it counts from now. Raises
         :class:`IPBlockedError` while an IP block lasts, and :class:`StopRequested` as soon
         as ``stop`` is set while waiting.
+
+        ``on_wait`` hears of the wait (whoever shows progress): the seconds it will likely
+        last, again each time the estimate is renewed, and 0 once the slot is taken.
         """
         lane = Lane(lane)
         higher = LANES[: LANES.index(lane)]
         waited = 0.0
-        queued = False
+        queued = told = False
         try:
             while True:
                 with self._lock:
@@ -193,22 +205,42 @@ class RateBudget:
                         else:
                             heapq.heappush(self._ends, now)
                         self.total += 1
-                        return waited
+                        break
                     if not queued:
                         self._waiting[lane] += 1
                         queued = True
+                    expected = self._expected_wait(lane, now, wait)
                     if not wait:
                         # the oldest slot leaves the window then; poll at least 20 times per
                         # window so a raised limit or a higher lane's turn is seen soon
                         oldest = self._ends[0] + self.window - now if self._ends else self.window
                         wait = min(oldest, self.window / 20)
                 wait = max(wait, self.window / 2000)
+                if on_wait is not None and expected >= WAIT_WORTH_TELLING:
+                    on_wait(expected)
+                    told = True
                 pause(self.clock, wait, stop)  # a signal ends the wait at once
                 waited += wait
         finally:
             if queued:
                 with self._lock:
                     self._waiting[lane] -= 1
+            if told and on_wait is not None:
+                on_wait(0.0)
+        return waited
+
+    def _expected_wait(self, lane: Lane, now: float, pause_left: float) -> float:
+        """Budget seconds a request of ``lane`` waiting now will likely wait (lock held)."""
+        if pause_left:
+            return pause_left
+        # the slots that must leave the window first: our excess, and those waiting before us
+        ahead = sum(self._waiting[h] for h in LANES[: LANES.index(lane) + 1]) - 1
+        need = len(self._ends) + self._in_flight - self._room(lane) + 1 + ahead
+        if need <= 0 or not self._ends:
+            return self.window / 20 if need > 0 else 0.0
+        if need > len(self._ends):  # more than the window holds: whole windows more
+            return self.window * math.ceil(need / max(1, self._room(lane)))
+        return max(0.0, heapq.nsmallest(need, self._ends)[-1] + self.window - now)
 
     # -- reacting to the API -----------------------------------------------------------------
 
@@ -349,8 +381,10 @@ class RateBudget:
     def eta(self, requests: int) -> float:
         """Budget seconds that ``requests`` more requests need at least, from now."""
         with self._lock:
-            free = max(0, self.limit - self._trim(self.clock.now()))
-        return max(0, requests - free) * self.window / self.limit
+            now = self.clock.now()
+            free = max(0, self.limit - self._trim(now))
+            paused = max(0.0, self._paused_until - now)  # a 429's pause comes first
+        return paused + max(0, requests - free) * self.window / self.limit
 
     def window_ages(self) -> list[float]:
         """Ages (budget seconds) of the slots in the window, for the next process."""
@@ -368,4 +402,13 @@ class RateBudget:
                     heapq.heappush(self._ends, now - age)
 
 
-__all__ = ["API_WINDOW", "LANES", "Calibration", "Calibrator", "Lane", "RateBudget", "Reader"]
+__all__ = [
+    "API_WINDOW",
+    "LANES",
+    "Calibration",
+    "Calibrator",
+    "Lane",
+    "RateBudget",
+    "Reader",
+    "WaitHook",
+]

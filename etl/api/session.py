@@ -16,11 +16,19 @@ so no process calls the API before it ends.
 
 Stopping: ``stop`` is a ``threading.Event`` (SIGINT/SIGTERM set it in ``datto-etl sync`` and
 ``datto-etl run``). Budget waits and retry backoff sleep on it, so setting it ends them at once
-with :class:`~etl.errors.StopRequested`; the run is then recorded ``stopped``.
+with :class:`~etl.errors.StopRequested`; the run is then recorded ``stopped``. A request out on
+the network is not waited for either: each is sent from a short-lived daemon thread that the
+caller leaves behind once ``stop`` is set, so Ctrl-C never waits for Datto's answer.
+
+Transient faults are tallied per endpoint family (:class:`~etl.api.faults.FaultTally`): one
+warning for the first, a count for the rest; network errors say where, how and what to fix
+(:func:`~etl.api.faults.network_message`). A :class:`~etl.api.transport.Watcher` set with
+:meth:`DattoSession.watch` hears of budget waits and retries (the progress display).
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import random
@@ -36,8 +44,9 @@ from etl.api.auth import DattoAuth, describe_origin, same_origin
 from etl.api.budget import Calibration, Calibrator, Lane, RateBudget
 from etl.api.calibrate import calibrate
 from etl.api.clock import Clock, SystemClock, pause
+from etl.api.faults import FaultTally, network_message
 from etl.api.memory import AccountMemory, block_origin, budget_for, remember_window
-from etl.api.transport import BudgetTransport, RequestCounter, request_scope, too_large
+from etl.api.transport import BudgetTransport, RequestCounter, Watcher, request_scope, too_large
 from etl.config import BudgetSettings, DattoSettings
 from etl.errors import (
     BadRequestError,
@@ -50,12 +59,14 @@ from etl.errors import (
     RateLimitedError,
     RetriableAPIError,
     ServerError,
+    StopRequested,
     TransportError,
     UnsafeURLError,
 )
 
 log = logging.getLogger(__name__)
 MAX_429_PER_REQUEST = 3  # a request limited this often fails its resource (others go on)
+STOP_POLL = 0.05  # seconds: how soon a caller leaves a request in flight behind after a stop
 
 
 class DattoSession:
@@ -105,15 +116,18 @@ class DattoSession:
         self.auth = DattoAuth(settings.origin, key, secret, clock=self.clock.now)
         inner = transport or httpx.HTTPTransport(retries=0)
         self.max_bytes = settings.max_response_bytes
+        self.transport = BudgetTransport(
+            inner,
+            self.budget,
+            self.stop,
+            deadline=settings.deadline_seconds,
+            max_bytes=self.max_bytes,
+        )
+        self.watcher: Watcher | None = None
+        self.faults = FaultTally()
         self.http = httpx.Client(
             auth=self.auth,
-            transport=BudgetTransport(
-                inner,
-                self.budget,
-                self.stop,
-                deadline=settings.deadline_seconds,
-                max_bytes=self.max_bytes,
-            ),
+            transport=self.transport,
             timeout=httpx.Timeout(
                 settings.timeout_seconds, connect=min(10.0, settings.timeout_seconds)
             ),
@@ -123,6 +137,11 @@ class DattoSession:
         self.max_retries = settings.max_retries
         self.page_size = settings.page_size
         self.concurrency = budget_settings.concurrency
+
+    def watch(self, watcher: Watcher | None) -> None:
+        """Tell ``watcher`` of budget waits and retries from now on (None: nobody)."""
+        self.watcher = watcher
+        self.transport.watcher = watcher
 
     def close(self) -> None:
         """Close the connection pool and hand the window over to the next process."""
@@ -165,6 +184,7 @@ class DattoSession:
             )
         attempt = 0
         limited = 0
+        started = time.monotonic()
         while True:
             if guard is not None:
                 guard()
@@ -178,10 +198,19 @@ class DattoSession:
                     raise
             except RetriableAPIError as exc:
                 if attempt >= self.max_retries:
+                    self.faults.add(url.path, exc, None)
+                    if attempt:  # what was tried, for the line the operator reads
+                        exc.args = (
+                            f"{exc} (tried {attempt + 1} times over "
+                            f"{time.monotonic() - started:.0f} s)",
+                        )
                     raise
                 delay = self.backoff(attempt)
                 attempt += 1
-                log.info("retrying %s in %.1f s after: %s", url.path, delay, exc)
+                # one warning per endpoint family, then a count: not a line per retry
+                self.faults.add(url.path, exc, delay)
+                if self.watcher is not None and counter.name:
+                    self.watcher.retrying(counter.name, attempt, self.max_retries, delay)
                 self.sleep(delay)
 
     def get_once(self, path: str, *, counter: RequestCounter, lane: Lane) -> Any:
@@ -202,14 +231,11 @@ class DattoSession:
     ) -> Any:
         """Send one GET, counted in ``counter`` and budgeted in ``lane``; JSON or an error."""
         try:
-            with request_scope(counter, lane), self.http.stream("GET", url, params=params) as resp:
-                body = self._read(resp)
-        except httpx.TimeoutException as exc:
-            raise TransportError(f"timeout on {url.path}", url=str(url)) from exc
+            with request_scope(counter, lane):
+                resp, body = self._request(url, params)
         except httpx.TransportError as exc:
-            raise TransportError(
-                f"connection failed on {url.path}: {type(exc).__name__}", url=str(url)
-            ) from exc
+            message = network_message(url, exc, self.settings.timeout_seconds)
+            raise TransportError(message, url=str(url)) from exc
         except MalformedResponseError as exc:  # the token call answered no token: why?
             if exc.status == 429:
                 raise RateLimitedError(
@@ -219,6 +245,41 @@ class DattoSession:
                 raise self._blocked() from None
             raise
         return self._decode(resp, body)
+
+    def _request(
+        self, url: httpx.URL, params: dict[str, Any] | None
+    ) -> tuple[httpx.Response, bytes]:
+        """The GET and its body, on a daemon thread; a stop request leaves it behind at once.
+
+        The request's own thread ends when the network answers or gives up; nobody waits for
+        it (a daemon thread does not hold the process up at exit either).
+        """
+        if self.stop.is_set():
+            raise StopRequested("stop requested")
+        outcome: list[tuple[httpx.Response, bytes] | BaseException] = []
+        done = threading.Event()
+        context = contextvars.copy_context()  # the request scope: counter and lane
+
+        def fetch() -> tuple[httpx.Response, bytes]:
+            with self.http.stream("GET", url, params=params) as resp:
+                return resp, self._read(resp)
+
+        def work() -> None:
+            try:
+                outcome.append(context.run(fetch))
+            except BaseException as exc:  # handed to the caller as is
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="datto-request", daemon=True).start()
+        while not done.wait(STOP_POLL):
+            if self.stop.is_set():
+                raise StopRequested("stop requested with a request out")
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
     def _read(self, response: httpx.Response) -> bytes:
         """The body, decompressed, refused past the size cap as it comes in.

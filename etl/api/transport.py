@@ -6,6 +6,10 @@ resource that sent it, and counts in that resource's :class:`RequestCounter`. Wh
 carried by context variables that :func:`request_scope` sets around one client call. The
 session's stop event ends a wait for a slot at once (:class:`~etl.errors.StopRequested`).
 
+A :class:`Watcher` (the progress display) hears of budget waits per resource, and of retries
+(from the session); at DEBUG each request is logged with its method, path, status and time
+(never a header or a body, so never the token or the secret).
+
 It also bounds every request once its slot is taken (:class:`GuardedStream`): a total
 deadline, since httpx's read timeout starts again with every byte and a server trickling its
 body would hold a sync (and the account lock) forever; past it, a
@@ -18,22 +22,38 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
 
+from etl.api.auth import TOKEN_PATH
 from etl.api.budget import Lane, RateBudget
 from etl.errors import ResponseTooLargeError, TransportError
+
+log = logging.getLogger("etl.api.http")
+
+
+class Watcher(Protocol):
+    """Who wants to know what a resource's requests are doing (the progress display)."""
+
+    def waiting(self, resource: str, seconds: float) -> None:
+        """``resource`` waits about ``seconds`` for the rate budget (0: not any longer)."""
+
+    def retrying(self, resource: str, attempt: int, of: int, seconds: float) -> None:
+        """``resource`` retries a request (``attempt`` of ``of``) in ``seconds``."""
 
 
 @dataclass
 class RequestCounter:
-    """Requests sent on behalf of one resource run (thread-safe)."""
+    """Requests sent on behalf of one resource run (thread-safe); ``name``: whose."""
 
     count: int = 0
+    name: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, n: int = 1) -> None:
@@ -121,15 +141,29 @@ class BudgetTransport(httpx.BaseTransport):
         self.inner = inner
         self.budget = budget
         self.stop = stop
+        self.watcher: Watcher | None = None  # set by the session's owner (progress display)
         self.deadline = deadline
         self.max_bytes = max_bytes
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        with self.budget.slot(_lane.get(), stop=self.stop):
-            counter = _counter.get()
+        counter = _counter.get()
+        watcher = self.watcher
+        on_wait = None
+        if watcher is not None and counter is not None and counter.name:
+            name = counter.name
+
+            def on_wait(seconds: float) -> None:
+                watcher.waiting(name, seconds)
+
+        # The token call goes in the calibration lane: every request waits for the token, and
+        # a calibration waiting for the token must not wait for itself (the first look holds
+        # every other lane back).
+        lane = Lane.CALIBRATE if request.url.path == TOKEN_PATH else _lane.get()
+        with self.budget.slot(lane, stop=self.stop, on_wait=on_wait):
             if counter is not None:
                 counter.add()
-            deadline = time.monotonic() + self.deadline
+            started = time.monotonic()
+            deadline = started + self.deadline
             timeouts = request.extensions.get("timeout")
             if isinstance(timeouts, dict):  # no single wait may outlast the whole request
                 request.extensions["timeout"] = {
@@ -137,6 +171,14 @@ class BudgetTransport(httpx.BaseTransport):
                     for k, v in timeouts.items()
                 }
             response = self.inner.handle_request(request)
+            if log.isEnabledFor(logging.DEBUG):  # to the answer's headers; never the token
+                log.debug(
+                    "%s %s %d %.0f ms",
+                    request.method,
+                    request.url.path,
+                    response.status_code,
+                    (time.monotonic() - started) * 1000,
+                )
         if not isinstance(response.stream, httpx.SyncByteStream):
             return response
         guarded = GuardedStream(

@@ -134,6 +134,16 @@ def save_cursor(conn: Connection, account_uid: str, resource: str, cursor: dict[
     )
 
 
+def forget_cursor(conn: Connection, account_uid: str, resource: str) -> int:
+    """Delete the cursor of ``resource`` (its next run starts over); history rows stay."""
+    result = conn.execute(
+        sync_state.delete().where(
+            sync_state.c.account_uid == account_uid, sync_state.c.resource == resource
+        )
+    )
+    return int(result.rowcount or 0)
+
+
 def iso(moment: datetime | None) -> str | None:
     """Datetime → ISO string for JSON cursors."""
     return moment.isoformat() if moment else None

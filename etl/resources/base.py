@@ -36,13 +36,24 @@ NIGHTLY = "15 3 * * *"  # 03:15 local: quiet hours, and a time every DST change 
 
 
 class Progress(Protocol):
-    """Where a run reports progress; the CLI shows bars on a TTY, logs otherwise."""
+    """Where a run reports progress; the CLI shows a live display on a TTY, logs otherwise.
+
+    The sync calls ``start``, ``track`` (the run's result, for rows) and ``finish``;
+    resources call ``advance``; the API session calls ``waiting`` and ``retrying``
+    (:class:`~etl.api.transport.Watcher`).
+    """
 
     def start(self, resource: str, total: int | None = None) -> None: ...
+
+    def track(self, resource: str, result: ResourceResult) -> None: ...
 
     def advance(self, resource: str, n: int = 1, total: int | None = None) -> None: ...
 
     def finish(self, resource: str) -> None: ...
+
+    def waiting(self, resource: str, seconds: float) -> None: ...
+
+    def retrying(self, resource: str, attempt: int, of: int, seconds: float) -> None: ...
 
 
 class NoProgress:
@@ -51,10 +62,19 @@ class NoProgress:
     def start(self, resource: str, total: int | None = None) -> None:
         pass
 
+    def track(self, resource: str, result: ResourceResult) -> None:
+        pass
+
     def advance(self, resource: str, n: int = 1, total: int | None = None) -> None:
         pass
 
     def finish(self, resource: str) -> None:
+        pass
+
+    def waiting(self, resource: str, seconds: float) -> None:
+        pass
+
+    def retrying(self, resource: str, attempt: int, of: int, seconds: float) -> None:
         pass
 
 
@@ -144,8 +164,10 @@ class Resource:
     def requests_needed(self, conn: Connection, account_uid: str) -> int | None:
         """Requests the next run will send, when the database alone tells (None: unknown).
 
-        For the cost planner and progress; a resource whose count depends on what the API
-        answers (list lengths) returns None, one that fans out per stored row counts them.
+        For the cost planner (``datto-etl plan``, :mod:`etl.plan`) and progress; a resource
+        whose count depends on what the API answers (list lengths) returns None and the
+        planner estimates from its shape and the lists' first pages; one that fans out per
+        stored row counts them.
         """
         return None
 

@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import Connection, Table
 
+from etl.api.paging import Page
 from etl.db.load import chunks, key_of, replace_sets, upsert
 from etl.db.state import iso, load_cursor, save_cursor
 from etl.errors import APIError, BadRequestError, NotFoundError
@@ -148,7 +149,7 @@ class ListResource(Shape):
                 self.write(ctx, tx, items)
             ctx.result.rows_seen += len(items)
             ctx.result.pages += 1
-            ctx.progress.advance(self.name, 1)
+            ctx.progress.advance(self.name, 1, total=pages_of(page, ctx.client.page_size))
 
     def run(self, ctx: RunContext) -> None:
         sweep = Sweep()
@@ -164,6 +165,13 @@ class ListResource(Shape):
 
             found = confirm_removed(ctx, self.tables[0], sweep.seen, self.one_path, save, gone)
             ctx.result.details.update(found)
+
+
+def pages_of(page: Page, size: int) -> int | None:
+    """Pages the list will take, from the first page's ``totalCount`` (for progress)."""
+    if page.number != 0 or not page.total_count:
+        return None
+    return max(1, -(-page.total_count // max(1, len(page.items) if page.next_url else size)))
 
 
 # -- snapshot ------------------------------------------------------------------------------

@@ -10,10 +10,11 @@ came and went (:mod:`etl.history.software`), written in the same transaction.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, String, Text
+from sqlalchemy import Column, Connection, Integer, String, Text, select
 
 from etl.api.budget import Lane
 from etl.db.load import replace_sets, upsert
@@ -70,6 +71,7 @@ class DeviceSoftware(PerDeviceResource):
     tables = (device_software, device_software_audits)
     path = "/v2/audit/device/{uid}/software"
     items_key = "software"
+    device_classes = ("device",)  # the planner counts these (etl/plan.py)
     what = "software lists"
     cadence = NIGHTLY
     lane = Lane.LOW
@@ -77,6 +79,15 @@ class DeviceSoftware(PerDeviceResource):
 
     def owners(self, ctx: RunContext, conn: Connection) -> list[Due]:
         return due_devices(conn, ctx.account_uid, device_software_audits, ("device",))
+
+    def requests_needed(self, conn: Connection, account_uid: str) -> int | None:
+        """A page per 250 titles each due device listed last time (one when never listed)."""
+        due = due_devices(conn, account_uid, device_software_audits, ("device",))
+        query = select(
+            device_software_audits.c.device_uid, device_software_audits.c.software_count
+        ).where(device_software_audits.c.account_uid == account_uid)
+        known = {uid: count for uid, count in conn.execute(query)}
+        return sum(max(1, math.ceil((known.get(d.uid) or 0) / 250)) for d in due)
 
     def rows(self, body: Any, owner: Due) -> Rows:
         found = software_rows(owner.uid, body)
