@@ -218,6 +218,18 @@ def drop_statements(views: Iterable[View]) -> list[str]:
     return [v.drop_statement() for v in reversed(list(views))]
 
 
+def create_for(revision: str, op: Any) -> None:
+    """In migration ``revision``'s upgrade: create the views it introduces (``op``: alembic's)."""
+    for statement in create_statements(introduced_in(revision), op.get_context().dialect.name):
+        op.execute(statement)
+
+
+def drop_for(revision: str, op: Any) -> None:
+    """In migration ``revision``'s downgrade: drop the views it introduced."""
+    for statement in drop_statements(introduced_in(revision)):
+        op.execute(statement)
+
+
 def existing(conn: Connection) -> set[str]:
     """Names of the views the database holds now."""
     return set(inspect(conn).get_view_names())

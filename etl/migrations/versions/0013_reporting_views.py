@@ -23,12 +23,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    for statement in views.create_statements(
-        views.introduced_in(revision), op.get_context().dialect.name
-    ):
-        op.execute(statement)
+    views.create_for(revision, op)
 
 
 def downgrade() -> None:
-    for statement in views.drop_statements(views.introduced_in(revision)):
-        op.execute(statement)
+    views.drop_for(revision, op)

@@ -117,15 +117,11 @@ def upgrade() -> None:
             name=op.f("pk_device_software_history"),
         ),
     )
-    for statement in views.create_statements(
-        views.introduced_in(revision), op.get_context().dialect.name
-    ):
-        op.execute(statement)
+    views.create_for(revision, op)
 
 
 def downgrade() -> None:
-    for statement in views.drop_statements(views.introduced_in(revision)):
-        op.execute(statement)
+    views.drop_for(revision, op)
     op.drop_table("device_software_history")
     op.drop_index(op.f("ix_device_daily_account_uid_day_site_uid"), table_name="device_daily")
     op.drop_table("device_daily")

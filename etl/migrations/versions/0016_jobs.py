@@ -148,15 +148,11 @@ def upgrade() -> None:
         info={"doc": "Jobs the activity log names (no endpoint lists jobs)."},
     )
 
-    for statement in views.create_statements(
-        views.introduced_in(revision), op.get_context().dialect.name
-    ):
-        op.execute(statement)
+    views.create_for(revision, op)
 
 
 def downgrade() -> None:
-    for statement in views.drop_statements(views.introduced_in(revision)):
-        op.execute(statement)
+    views.drop_for(revision, op)
     op.drop_table("jobs")
     op.drop_table("job_targets")
     op.drop_table("job_results")
