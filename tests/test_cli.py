@@ -125,6 +125,25 @@ def sync_run_status(db: Path, resource: str) -> str | None:
     return row[0] if row else None
 
 
+def sync_sites_until_running(env: dict[str, str], db: Path, cwd: Path) -> subprocess.Popen[str]:
+    """``datto-etl sync sites`` as a subprocess, returned once its run is recorded running."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etl", "sync", "sites"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60  # only guards against a hang
+    while sync_run_status(db, "sites") != "running" and proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("the sites run never started")
+        time.sleep(0.05)
+    return proc
+
+
 def test_a_signal_ends_a_sync_waiting_for_the_budget(tmp_path: Path) -> None:
     db = tmp_path / "etl.db"
     # an account whose request_rate reports an hour's window: three requests an hour (the
@@ -132,19 +151,8 @@ def test_a_signal_ends_a_sync_waiting_for_the_budget(tmp_path: Path) -> None:
     with Simulator(devices=20, sites=2, rate_window=3600) as sim:
         env = sim_env(sim, f"sqlite:///{db}")
         env["DATTO_ETL_BUDGET_REQUESTS_PER_MINUTE"] = "3"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "etl", "sync", "sites"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = sync_sites_until_running(env, db, tmp_path)
         try:
-            deadline = time.monotonic() + 60  # only guards against a hang
-            while sync_run_status(db, "sites") != "running" and proc.poll() is None:
-                assert time.monotonic() < deadline, "the sites run never started"
-                time.sleep(0.05)
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=60)  # the budget wait itself is an hour
         finally:

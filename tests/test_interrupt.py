@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import sync_run_status
+from tests.test_cli import sync_run_status, sync_sites_until_running
 
 STOP_WITHIN = 2.0  # seconds, the requirement
 
@@ -73,19 +73,8 @@ def test_ctrl_c_stops_within_two_seconds_and_records_stopped(
     env.update(standalone_sim)
     env.update(extra)
     env["DATTO_ETL_DATABASE_URL"] = f"sqlite:///{db}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "etl", "sync", "sites"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = sync_sites_until_running(env, db, tmp_path)
     try:
-        deadline = time.monotonic() + 60  # only guards against a hang
-        while sync_run_status(db, "sites") != "running" and proc.poll() is None:
-            assert time.monotonic() < deadline, "the sites run never started"
-            time.sleep(0.05)
         time.sleep(0.5)  # well into the wait or the request
         assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGINT)
